@@ -1,0 +1,33 @@
+# gst-vizstream: thin wrappers around meson. See README.md.
+BUILD ?= build
+JOBS ?= 2
+SEGMENT ?= vizstream-demo
+SIZE ?= 1280x720
+FPS ?= 30
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+# Runs every test; the last line is meson's summary as 'N passed, N failed'.
+test: build
+	@scripts/run-tests.sh $(BUILD) $(JOBS)
+
+# The demo renderer and a pipeline that shows it.
+demo: build
+	@scripts/demo.sh $(BUILD) $(SEGMENT) $(SIZE) $(FPS)
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,254 @@
+/* vizstream-demo: a renderer that publishes an animated network layout
+ * into a vizstream shared segment.
+ *
+ * It renders straight into the slot the library hands out (no second
+ * copy) and stamps every frame with its number (see scene.h), so tests and
+ * people can check order and integrity at the far end of a pipeline.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "scene.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vizstream.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal (int sig)
+{
+  (void) sig;
+  stop_requested = 1;
+}
+
+static void
+usage (FILE * out)
+{
+  fprintf (out,
+      "Usage: vizstream-demo [OPTION]...\n"
+      "Publish an animated force-directed network layout into a vizstream\n"
+      "shared segment, for shmframesrc to read.\n\n"
+      "  -s, --segment NAME   segment name (default: vizstream-demo)\n"
+      "  -S, --size WxH       frame size (default: 1280x720)\n"
+      "  -f, --fps N          frames per second (default: 30)\n"
+      "  -n, --frames N       stop after N frames, 0 = run forever (default)\n"
+      "      --nodes N        nodes in the network (default: 3000)\n"
+      "      --format NAME    RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB,\n"
+      "                       xBGR, RGB or BGR (default: RGBA)\n"
+      "      --slots N        frame slots in the ring (default: 3)\n"
+      "      --seed N         graph seed (default: 1)\n"
+      "  -q, --quiet          no status line\n"
+      "  -h, --help           this help\n");
+}
+
+static bool
+parse_uint (const char *s, unsigned long max, unsigned long *out)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (s, &end, 10);
+  if (errno || end == s || *end != '\0' || v > max || s[0] == '-')
+    return false;
+  *out = v;
+  return true;
+}
+
+static uint64_t
+now_ns (void)
+{
+  return vz_monotonic_ns ();
+}
+
+static void
+sleep_until (uint64_t t)
+{
+  struct timespec ts = {.tv_sec = t / 1000000000u,.tv_nsec = t % 1000000000u
+  };
+  while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR
+      && !stop_requested);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"segment", required_argument, NULL, 's'},
+    {"size", required_argument, NULL, 'S'},
+    {"fps", required_argument, NULL, 'f'},
+    {"frames", required_argument, NULL, 'n'},
+    {"nodes", required_argument, NULL, 'N'},
+    {"format", required_argument, NULL, 'F'},
+    {"slots", required_argument, NULL, 'L'},
+    {"seed", required_argument, NULL, 'E'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+  };
+  const char *segment = "vizstream-demo";
+  unsigned long width = 1280, height = 720, fps = 30, frames = 0;
+  unsigned long nodes = 3000, slots = 3, seed = 1;
+  VzFormat format = VZ_FORMAT_RGBA;
+  bool quiet = false;
+  VzWriterConfig config = { 0 };
+  VzWriter *writer = NULL;
+  Scene *scene;
+  SceneView view;
+  struct sigaction sa;
+  uint64_t period, next, start, render_ns = 0, last_report;
+  int c, rc, status = 0;
+
+  while ((c = getopt_long (argc, argv, "s:S:f:n:qh", opts, NULL)) != -1) {
+    switch (c) {
+      case 's':
+        segment = optarg;
+        break;
+      case 'S':
+        if (sscanf (optarg, "%lux%lu", &width, &height) != 2 || width < 16
+            || height < 16 || width > VZ_MAX_DIMENSION_PX
+            || height > VZ_MAX_DIMENSION_PX) {
+          fprintf (stderr, "vizstream-demo: --size wants WxH between 16x16 "
+              "and %ux%u, not '%s'\n", VZ_MAX_DIMENSION_PX,
+              VZ_MAX_DIMENSION_PX, optarg);
+          return 2;
+        }
+        break;
+      case 'f':
+        if (!parse_uint (optarg, 1000, &fps) || fps == 0) {
+          fprintf (stderr, "vizstream-demo: --fps wants 1..1000\n");
+          return 2;
+        }
+        break;
+      case 'n':
+        if (!parse_uint (optarg, ~0ul, &frames)) {
+          fprintf (stderr, "vizstream-demo: --frames wants a count\n");
+          return 2;
+        }
+        break;
+      case 'N':
+        if (!parse_uint (optarg, 1000000, &nodes) || nodes < 2) {
+          fprintf (stderr, "vizstream-demo: --nodes wants 2..1000000\n");
+          return 2;
+        }
+        break;
+      case 'F':
+        format = vz_format_from_name (optarg);
+        if (format == VZ_FORMAT_UNKNOWN || format == VZ_FORMAT_GRAY8
+            || format == VZ_FORMAT_GRAY16_LE) {
+          fprintf (stderr, "vizstream-demo: --format '%s' is not one of "
+              "RGBA BGRA RGBx BGRx ARGB ABGR xRGB xBGR RGB BGR\n", optarg);
+          return 2;
+        }
+        break;
+      case 'L':
+        if (!parse_uint (optarg, 16, &slots) || slots < 2) {
+          fprintf (stderr, "vizstream-demo: --slots wants 2..16\n");
+          return 2;
+        }
+        break;
+      case 'E':
+        if (!parse_uint (optarg, 0xffffffffu, &seed)) {
+          fprintf (stderr, "vizstream-demo: --seed wants a number\n");
+          return 2;
+        }
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'h':
+        usage (stdout);
+        return 0;
+      default:
+        usage (stderr);
+        return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf (stderr, "vizstream-demo: unexpected argument '%s'\n",
+        argv[optind]);
+    usage (stderr);
+    return 2;
+  }
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sa.sa_handler = SIG_IGN;
+  sigaction (SIGPIPE, &sa, NULL);
+
+  scene = scene_new ((unsigned) nodes, (uint32_t) seed);
+  if (scene == NULL) {
+    fprintf (stderr, "vizstream-demo: out of memory for %lu nodes\n", nodes);
+    return 1;
+  }
+  scene_view_reset (&view);
+
+  config.max_width = (uint32_t) width;
+  config.max_height = (uint32_t) height;
+  config.format = format;
+  config.slot_count = (uint32_t) slots;
+  rc = vz_writer_create (segment, &config, &writer);
+  if (rc != VZ_OK) {
+    fprintf (stderr, "vizstream-demo: %s\n", vz_last_error ());
+    scene_free (scene);
+    return 1;
+  }
+  if (!quiet)
+    fprintf (stderr, "vizstream-demo: publishing %lux%lu %s at %lu fps on "
+        "segment '%s'\n", width, height, vz_format_name (format), fps,
+        vz_writer_name (writer));
+
+  period = 1000000000ull / fps;
+  start = next = last_report = now_ns ();
+  while (!stop_requested) {
+    VzFrame f;
+    uint64_t t0;
+
+    if (frames && vz_writer_frames_published (writer) >= frames)
+      break;
+    t0 = now_ns ();
+    scene_step (scene, &view);
+    if ((rc = vz_writer_acquire (writer, &f)) != VZ_OK)
+      break;
+    scene_render (scene, &view, f.data, f.width, f.height, f.stride,
+        f.format);
+    tag_draw (f.data, f.width, f.height, f.stride, f.format,
+        vz_writer_frames_published (writer) + 1);
+    if ((rc = vz_writer_publish (writer, &f, 0, 0)) != VZ_OK)
+      break;
+    render_ns += now_ns () - t0;
+
+    if (!quiet && now_ns () - last_report >= 1000000000ull) {
+      uint64_t n = vz_writer_frames_published (writer);
+      fprintf (stderr, "\rvizstream-demo: frame %llu, %.2f ms per frame   ",
+          (unsigned long long) n, render_ns / 1e6 / (double) n);
+      last_report = now_ns ();
+    }
+    next += period;
+    if (next < now_ns ())
+      next = now_ns ();         /* behind: do not try to catch up */
+    sleep_until (next);
+  }
+  if (rc != VZ_OK) {
+    fprintf (stderr, "\nvizstream-demo: %s\n", vz_last_error ());
+    status = 1;
+  }
+  if (!quiet) {
+    uint64_t n = vz_writer_frames_published (writer);
+    fprintf (stderr, "\nvizstream-demo: %llu frames in %.1f s, %.2f ms per "
+        "frame rendering\n", (unsigned long long) n,
+        (now_ns () - start) / 1e9, n ? render_ns / 1e6 / (double) n : 0.0);
+  }
+  vz_writer_close (writer);
+  scene_free (scene);
+  return status;
+}

@@ -1,0 +1,986 @@
+/* gst-vizstream: shmframesrc
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-shmframesrc
+ * @title: shmframesrc
+ *
+ * Reads the newest frame of a renderer's shared frame ring (created with
+ * the vizstream library, see docs/protocol.md) and pushes it as raw video.
+ * It is a live source: it waits for the renderer to appear, sleeps until a
+ * new frame is published, survives the renderer restarting under the same
+ * name, and renegotiates caps when the renderer resizes.
+ *
+ * Each buffer carries the renderer's publish time as a
+ * #GstReferenceTimestampMeta (`timestamp/x-unix`) and a custom meta named
+ * `VizStreamFrameMeta` with the frame number; GST_BUFFER_OFFSET is the
+ * frame number too.
+ *
+ * ## Example launch line
+ * |[
+ * vizstream-demo --segment viz --size 1280x720 &
+ * gst-launch-1.0 shmframesrc segment=viz ! videoconvert ! autovideosink
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstshmframesrc.h"
+#include "gstvizstreamelements.h"
+
+#include <gst/video/video.h>
+#include <vizstream.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_shm_frame_src_debug);
+#define GST_CAT_DEFAULT gst_shm_frame_src_debug
+
+enum
+{
+  PROP_0,
+  PROP_SEGMENT,
+  PROP_RENDERER_TIMEOUT,
+  PROP_KEEP_WAITING,
+  PROP_MAX_FRAMERATE,
+  PROP_STATS,
+};
+
+#define DEFAULT_SEGMENT NULL
+#define DEFAULT_RENDERER_TIMEOUT 0
+#define DEFAULT_KEEP_WAITING TRUE
+#define DEFAULT_MAX_FRAMERATE_N 0
+#define DEFAULT_MAX_FRAMERATE_D 1
+
+/* A segment that exists but stays unusable this long is an error (its
+ * renderer may be half-way through creating it before that). */
+#define INVALID_GRACE_NS (2 * GST_SECOND)
+/* How often to look for a renderer that is not there (there is no
+ * notification for a new shared-memory object). */
+#define ABSENT_POLL_US (20 * G_TIME_SPAN_MILLISECOND)
+/* Warn once when waiting this long for an absent renderer. */
+#define ABSENT_WARN_NS (5 * GST_SECOND)
+/* Reported latency when no frame-rate cap says more: one frame at 60 fps. */
+#define DEFAULT_LATENCY (GST_SECOND / 60)
+
+#define FORMATS "{ RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR, " \
+    "GRAY8, GRAY16_LE }"
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (FORMATS)));
+
+struct _GstShmFrameSrc
+{
+  GstPushSrc parent;
+
+  /* properties, under the object lock */
+  gchar *segment;
+  guint64 renderer_timeout;
+  gboolean keep_waiting;
+  gint max_fps_n, max_fps_d;
+
+  /* under the object lock: shared with unlock() */
+  VzReader *reader;
+  gboolean flushing;
+  GCond cond;
+
+  /* streaming thread only (copied from properties in start()) */
+  gchar *segment_name;
+  guint64 timeout;
+  gboolean keep_waiting_now;
+  GstClockTime min_interval;    /* 0 = no cap */
+  gint cap_n, cap_d;
+  GstVideoInfo info;            /* what is negotiated now */
+  VzFormat cur_format;
+  gboolean have_info;
+  VzFrame pending;              /* frame the next negotiation is for */
+  gboolean have_pending;
+  guint64 last_frame;
+  gint64 last_push_us;          /* g_get_monotonic_time of last push */
+  GstClockTime last_pts;
+  guint64 absent_since;         /* monotonic ns, 0 when present */
+  guint64 invalid_since;
+  gboolean warned_absent;
+  gboolean ever_connected;
+
+  /* statistics, under the object lock */
+  guint64 frames_read;
+  guint64 frames_missed;
+  guint64 torn_retries;
+  guint64 resizes;
+  guint64 connects;
+  guint64 latency_last, latency_sum, latency_max;
+};
+
+#define gst_shm_frame_src_parent_class parent_class
+G_DEFINE_TYPE (GstShmFrameSrc, gst_shm_frame_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (shmframesrc, "shmframesrc",
+    GST_RANK_NONE, GST_TYPE_SHM_FRAME_SRC, vizstream_element_init (plugin));
+
+static void gst_shm_frame_src_finalize (GObject * object);
+static void gst_shm_frame_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_shm_frame_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static gboolean gst_shm_frame_src_start (GstBaseSrc * bsrc);
+static gboolean gst_shm_frame_src_stop (GstBaseSrc * bsrc);
+static gboolean gst_shm_frame_src_unlock (GstBaseSrc * bsrc);
+static gboolean gst_shm_frame_src_unlock_stop (GstBaseSrc * bsrc);
+static GstCaps *gst_shm_frame_src_get_caps (GstBaseSrc * bsrc,
+    GstCaps * filter);
+static gboolean gst_shm_frame_src_negotiate (GstBaseSrc * bsrc);
+static gboolean gst_shm_frame_src_set_caps (GstBaseSrc * bsrc,
+    GstCaps * caps);
+static gboolean gst_shm_frame_src_decide_allocation (GstBaseSrc * bsrc,
+    GstQuery * query);
+static gboolean gst_shm_frame_src_query (GstBaseSrc * bsrc, GstQuery * query);
+static GstFlowReturn gst_shm_frame_src_create (GstPushSrc * psrc,
+    GstBuffer ** buf);
+
+static void
+gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  gobject_class->finalize = gst_shm_frame_src_finalize;
+  gobject_class->set_property = gst_shm_frame_src_set_property;
+  gobject_class->get_property = gst_shm_frame_src_get_property;
+
+  /**
+   * GstShmFrameSrc:segment:
+   *
+   * Name of the renderer's shared segment (a POSIX shared-memory name,
+   * with or without its leading '/').
+   */
+  g_object_class_install_property (gobject_class, PROP_SEGMENT,
+      g_param_spec_string ("segment", "Segment",
+          "Name of the renderer's shared segment (POSIX shm name)",
+          DEFAULT_SEGMENT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstShmFrameSrc:renderer-timeout:
+   *
+   * How long to wait for an absent renderer (not started yet, or gone and
+   * not back) before posting an error, in nanoseconds; 0 waits forever.
+   * A renderer that is there but publishes nothing new (a still scene) is
+   * not absent.
+   */
+  g_object_class_install_property (gobject_class, PROP_RENDERER_TIMEOUT,
+      g_param_spec_uint64 ("renderer-timeout", "Renderer timeout",
+          "How long to wait for an absent renderer before an error, in ns "
+          "(0 = forever)", 0, G_MAXUINT64, DEFAULT_RENDERER_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstShmFrameSrc:keep-waiting:
+   *
+   * When the renderer closes its segment or dies: keep waiting for it to
+   * come back under the same name and resume (TRUE), or end the stream
+   * with EOS (FALSE).
+   */
+  g_object_class_install_property (gobject_class, PROP_KEEP_WAITING,
+      g_param_spec_boolean ("keep-waiting", "Keep waiting",
+          "When the renderer goes away, wait for it to come back (TRUE) or "
+          "send EOS (FALSE)", DEFAULT_KEEP_WAITING,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstShmFrameSrc:max-framerate:
+   *
+   * Push at most this many frames per second (always the newest frame);
+   * 0/1 pushes every new frame as soon as it is published.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_FRAMERATE,
+      gst_param_spec_fraction ("max-framerate", "Maximum frame rate",
+          "Push at most this many frames per second (0/1 = no cap)",
+          0, 1, G_MAXINT, 1, DEFAULT_MAX_FRAMERATE_N,
+          DEFAULT_MAX_FRAMERATE_D, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstShmFrameSrc:stats:
+   *
+   * Statistics: frames-read (pushed), frames-missed (published by the
+   * renderer but never pushed: skipped as older than the newest, or capped
+   * away), torn-retries (copies redone because the renderer reused the slot
+   * meanwhile), resizes (caps renegotiations), renderer-connects,
+   * last-frame-number, and the publish-to-push latency in ns:
+   * latency-last, latency-average, latency-max.
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Frames read and missed, copy retries, resizes and the "
+          "publish-to-push latency", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Shared-memory frame source", "Source/Video",
+      "Reads the newest frame a renderer published into a vizstream "
+      "shared segment", "gst-vizstream developers");
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_shm_frame_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_shm_frame_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_shm_frame_src_unlock);
+  basesrc_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_shm_frame_src_unlock_stop);
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_shm_frame_src_get_caps);
+  basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_shm_frame_src_negotiate);
+  basesrc_class->set_caps = GST_DEBUG_FUNCPTR (gst_shm_frame_src_set_caps);
+  basesrc_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_shm_frame_src_decide_allocation);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_shm_frame_src_query);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_shm_frame_src_create);
+
+  GST_DEBUG_CATEGORY_INIT (gst_shm_frame_src_debug, "shmframesrc", 0,
+      "vizstream shared-memory frame source");
+}
+
+static void
+gst_shm_frame_src_init (GstShmFrameSrc * self)
+{
+  self->segment = g_strdup (DEFAULT_SEGMENT);
+  self->renderer_timeout = DEFAULT_RENDERER_TIMEOUT;
+  self->keep_waiting = DEFAULT_KEEP_WAITING;
+  self->max_fps_n = DEFAULT_MAX_FRAMERATE_N;
+  self->max_fps_d = DEFAULT_MAX_FRAMERATE_D;
+  g_cond_init (&self->cond);
+
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+}
+
+static void
+gst_shm_frame_src_finalize (GObject * object)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (object);
+
+  g_free (self->segment);
+  g_free (self->segment_name);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static GstStructure *
+gst_shm_frame_src_make_stats (GstShmFrameSrc * self)
+{
+  GstStructure *s;
+
+  GST_OBJECT_LOCK (self);
+  s = gst_structure_new ("application/x-shmframesrc-stats",
+      "frames-read", G_TYPE_UINT64, self->frames_read,
+      "frames-missed", G_TYPE_UINT64, self->frames_missed,
+      "torn-retries", G_TYPE_UINT64, self->torn_retries,
+      "resizes", G_TYPE_UINT64, self->resizes,
+      "renderer-connects", G_TYPE_UINT64, self->connects,
+      "last-frame-number", G_TYPE_UINT64, self->last_frame,
+      "latency-last", G_TYPE_UINT64, self->latency_last,
+      "latency-average", G_TYPE_UINT64,
+      self->frames_read ? self->latency_sum / self->frames_read : 0,
+      "latency-max", G_TYPE_UINT64, self->latency_max, NULL);
+  GST_OBJECT_UNLOCK (self);
+  return s;
+}
+
+static void
+gst_shm_frame_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SEGMENT:
+      g_free (self->segment);
+      self->segment = g_value_dup_string (value);
+      break;
+    case PROP_RENDERER_TIMEOUT:
+      self->renderer_timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_KEEP_WAITING:
+      self->keep_waiting = g_value_get_boolean (value);
+      break;
+    case PROP_MAX_FRAMERATE:
+      self->max_fps_n = gst_value_get_fraction_numerator (value);
+      self->max_fps_d = gst_value_get_fraction_denominator (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_shm_frame_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, gst_shm_frame_src_make_stats (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SEGMENT:
+      g_value_set_string (value, self->segment);
+      break;
+    case PROP_RENDERER_TIMEOUT:
+      g_value_set_uint64 (value, self->renderer_timeout);
+      break;
+    case PROP_KEEP_WAITING:
+      g_value_set_boolean (value, self->keep_waiting);
+      break;
+    case PROP_MAX_FRAMERATE:
+      gst_value_set_fraction (value, self->max_fps_n, self->max_fps_d);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_shm_frame_src_start (GstBaseSrc * bsrc)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+
+  GST_OBJECT_LOCK (self);
+  if (self->segment == NULL || self->segment[0] == '\0') {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("No segment name given: set the 'segment' property to the name "
+            "the renderer publishes under."), (NULL));
+    return FALSE;
+  }
+  g_free (self->segment_name);
+  self->segment_name = g_strdup (self->segment);
+  self->timeout = self->renderer_timeout;
+  self->keep_waiting_now = self->keep_waiting;
+  self->cap_n = self->max_fps_n;
+  self->cap_d = self->max_fps_d;
+  self->min_interval = self->max_fps_n > 0 ?
+      gst_util_uint64_scale_int (GST_SECOND, self->max_fps_d,
+      self->max_fps_n) : 0;
+  self->frames_read = self->frames_missed = self->torn_retries = 0;
+  self->resizes = self->connects = 0;
+  self->latency_last = self->latency_sum = self->latency_max = 0;
+  self->flushing = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  self->have_info = FALSE;
+  self->have_pending = FALSE;
+  self->last_frame = 0;
+  self->last_push_us = 0;
+  self->last_pts = GST_CLOCK_TIME_NONE;
+  self->absent_since = 0;
+  self->invalid_since = 0;
+  self->warned_absent = FALSE;
+  self->ever_connected = FALSE;
+  return TRUE;
+}
+
+static void
+gst_shm_frame_src_detach (GstShmFrameSrc * self)
+{
+  VzReader *reader;
+
+  GST_OBJECT_LOCK (self);
+  reader = self->reader;
+  self->reader = NULL;
+  GST_OBJECT_UNLOCK (self);
+  vz_reader_close (reader);
+}
+
+static gboolean
+gst_shm_frame_src_stop (GstBaseSrc * bsrc)
+{
+  gst_shm_frame_src_detach (GST_SHM_FRAME_SRC (bsrc));
+  return TRUE;
+}
+
+static gboolean
+gst_shm_frame_src_unlock (GstBaseSrc * bsrc)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = TRUE;
+  if (self->reader)
+    vz_reader_interrupt (self->reader);
+  g_cond_broadcast (&self->cond);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_shm_frame_src_unlock_stop (GstBaseSrc * bsrc)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = FALSE;
+  if (self->reader)
+    vz_reader_clear_interrupt (self->reader);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static GstVideoFormat
+gst_shm_frame_src_video_format (VzFormat format)
+{
+  const char *name = vz_format_name (format);
+
+  return name ? gst_video_format_from_string (name) :
+      GST_VIDEO_FORMAT_UNKNOWN;
+}
+
+static GstCaps *
+gst_shm_frame_src_caps_for (GstShmFrameSrc * self, VzFormat format,
+    guint width, guint height)
+{
+  GstCaps *caps = gst_caps_new_simple ("video/x-raw",
+      "format", G_TYPE_STRING, vz_format_name (format),
+      "width", G_TYPE_INT, (gint) width,
+      "height", G_TYPE_INT, (gint) height,
+      "framerate", GST_TYPE_FRACTION, 0, 1,
+      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+
+  /* The frame rate is variable (the renderer's); say the cap if any. */
+  if (self->min_interval > 0)
+    gst_caps_set_simple (caps, "max-framerate", GST_TYPE_FRACTION,
+        self->cap_n, self->cap_d, NULL);
+  return caps;
+}
+
+static GstCaps *
+gst_shm_frame_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+  GstCaps *caps;
+
+  /* The frame being negotiated for, else what streams now, else anything
+   * the template allows (before the first frame). */
+  GST_OBJECT_LOCK (self);
+  if (self->have_pending)
+    caps = gst_shm_frame_src_caps_for (self, self->pending.format,
+        self->pending.width, self->pending.height);
+  else if (self->have_info)
+    caps = gst_shm_frame_src_caps_for (self, self->cur_format,
+        GST_VIDEO_INFO_WIDTH (&self->info),
+        GST_VIDEO_INFO_HEIGHT (&self->info));
+  else
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (bsrc));
+  GST_OBJECT_UNLOCK (self);
+
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+static gboolean
+gst_shm_frame_src_negotiate (GstBaseSrc * bsrc)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+
+  /* Before the first frame we do not know what to offer: the streaming
+   * loop asks anyway, and create() negotiates once a frame is there. A
+   * reconfigure later offers what streams now (get_caps). */
+  if (!self->have_pending && !self->have_info)
+    return TRUE;
+  return GST_BASE_SRC_CLASS (parent_class)->negotiate (bsrc);
+}
+
+static gboolean
+gst_shm_frame_src_set_caps (GstBaseSrc * bsrc, GstCaps * caps)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+  GstVideoInfo info;
+
+  if (!gst_video_info_from_caps (&info, caps)) {
+    GST_ERROR_OBJECT (self, "invalid caps %" GST_PTR_FORMAT, caps);
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  self->info = info;
+  self->cur_format = vz_format_from_name (gst_video_format_to_string
+      (GST_VIDEO_INFO_FORMAT (&info)));
+  self->have_info = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  GST_DEBUG_OBJECT (self, "negotiated %" GST_PTR_FORMAT, caps);
+  return TRUE;
+}
+
+static gboolean
+gst_shm_frame_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstBufferPool *pool = NULL;
+  GstStructure *config;
+  GstCaps *caps;
+  GstVideoInfo info;
+  guint size, min, max;
+  gboolean update;
+
+  gst_query_parse_allocation (query, &caps, NULL);
+  /* Asked before the first frame (see negotiate): nothing to decide. */
+  if (caps == NULL)
+    return TRUE;
+  if (!gst_video_info_from_caps (&info, caps))
+    return FALSE;
+
+  if (gst_query_get_n_allocation_pools (query) > 0) {
+    gst_query_parse_nth_allocation_pool (query, 0, &pool, &size, &min, &max);
+    size = MAX (size, info.size);
+    update = TRUE;
+  } else {
+    size = info.size;
+    min = max = 0;
+    update = FALSE;
+  }
+  if (pool == NULL)
+    pool = gst_video_buffer_pool_new ();
+
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, min, max);
+  if (gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL))
+    gst_buffer_pool_config_add_option (config,
+        GST_BUFFER_POOL_OPTION_VIDEO_META);
+  if (!gst_buffer_pool_set_config (pool, config)) {
+    /* The downstream pool changed our request: take it if it fits. */
+    config = gst_buffer_pool_get_config (pool);
+    if (!gst_buffer_pool_config_validate_params (config, caps, size, min,
+            max) || !gst_buffer_pool_set_config (pool, config)) {
+      GST_WARNING_OBJECT (bsrc, "downstream pool refused our config; "
+          "using our own");
+      gst_object_unref (pool);
+      pool = gst_video_buffer_pool_new ();
+      config = gst_buffer_pool_get_config (pool);
+      gst_buffer_pool_config_set_params (config, caps, size, min, max);
+      if (!gst_buffer_pool_set_config (pool, config)) {
+        gst_object_unref (pool);
+        return FALSE;
+      }
+    }
+  }
+  if (update)
+    gst_query_set_nth_allocation_pool (query, 0, pool, size, min, max);
+  else
+    gst_query_add_allocation_pool (query, pool, size, min, max);
+  gst_object_unref (pool);
+
+  return GST_BASE_SRC_CLASS (parent_class)->decide_allocation (bsrc, query);
+}
+
+static GstClockTime
+gst_shm_frame_src_latency (GstShmFrameSrc * self)
+{
+  return MAX (DEFAULT_LATENCY, self->min_interval);
+}
+
+static gboolean
+gst_shm_frame_src_query (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    GstClockTime latency = gst_shm_frame_src_latency (self);
+    /* Buffers are stamped with the renderer's publish time and leave us a
+     * little later: at most a frame, at the cap or at 60 fps. */
+    gst_query_set_latency (query, TRUE, latency, latency);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
+}
+
+/* ---- the streaming thread ---- */
+
+typedef enum
+{
+  WAIT_OK,
+  WAIT_FLUSHING,
+} WaitResult;
+
+/* Sleep until end_us (g_get_monotonic_time) unless flushing. */
+static WaitResult
+gst_shm_frame_src_sleep_until (GstShmFrameSrc * self, gint64 end_us)
+{
+  WaitResult res = WAIT_OK;
+
+  GST_OBJECT_LOCK (self);
+  while (!self->flushing) {
+    if (!g_cond_wait_until (&self->cond, GST_OBJECT_GET_LOCK (self), end_us))
+      break;
+  }
+  if (self->flushing)
+    res = WAIT_FLUSHING;
+  GST_OBJECT_UNLOCK (self);
+  return res;
+}
+
+static void
+gst_shm_frame_src_post_renderer (GstShmFrameSrc * self, const gchar * state,
+    guint pid, const gchar * reason)
+{
+  GstStructure *s = gst_structure_new ("shmframesrc-renderer",
+      "state", G_TYPE_STRING, state,
+      "segment", G_TYPE_STRING, self->segment_name,
+      "pid", G_TYPE_UINT, pid,
+      "reason", G_TYPE_STRING, reason ? reason : "", NULL);
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Try to open the segment. GST_FLOW_OK with self->reader set when
+ * attached; GST_FLOW_CUSTOM_SUCCESS to come back later; an error flow
+ * (with an element error posted) when it is hopeless. */
+static GstFlowReturn
+gst_shm_frame_src_try_attach (GstShmFrameSrc * self)
+{
+  VzReader *reader = NULL;
+  VzSegmentInfo info;
+  guint64 now = vz_monotonic_ns ();
+  gboolean flushing;
+  int rc;
+
+  rc = vz_reader_open (self->segment_name, VZ_READER_EVENTS, &reader);
+  if (rc == VZ_ERR_PERMISSION) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot open segment '%s': it belongs to another user.",
+            self->segment_name), ("%s", vz_last_error ()));
+    return GST_FLOW_ERROR;
+  }
+  if (rc == VZ_ERR_NOT_FOUND || rc == VZ_ERR_CLOSED || rc == VZ_ERR_GONE) {
+    /* The renderer is not there (yet, or any more). */
+    self->invalid_since = 0;
+    if (self->absent_since == 0)
+      self->absent_since = now;
+    if (self->timeout > 0 && now - self->absent_since >= self->timeout) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("No renderer published segment '%s' within %" GST_TIME_FORMAT ".",
+              self->segment_name, GST_TIME_ARGS (self->timeout)),
+          ("%s", vz_last_error ()));
+      return GST_FLOW_ERROR;
+    }
+    if (!self->warned_absent && now - self->absent_since >= ABSENT_WARN_NS) {
+      self->warned_absent = TRUE;
+      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+          ("Still waiting for a renderer to publish segment '%s'.",
+              self->segment_name), ("%s", vz_last_error ()));
+    }
+    return GST_FLOW_CUSTOM_SUCCESS;
+  }
+  if (rc != VZ_OK) {
+    /* There, but unusable: give a renderer mid-creation a moment. */
+    self->absent_since = 0;
+    if (self->invalid_since == 0)
+      self->invalid_since = now;
+    if (now - self->invalid_since >= INVALID_GRACE_NS) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Segment '%s' is not a usable vizstream segment: %s.",
+              self->segment_name, vz_strerror (rc)),
+          ("%s", vz_last_error ()));
+      return GST_FLOW_ERROR;
+    }
+    GST_DEBUG_OBJECT (self, "segment not usable yet: %s", vz_last_error ());
+    return GST_FLOW_CUSTOM_SUCCESS;
+  }
+
+  vz_reader_get_info (reader, &info);
+  GST_OBJECT_LOCK (self);
+  flushing = self->flushing;
+  if (flushing)
+    vz_reader_interrupt (reader);
+  self->reader = reader;
+  self->connects++;
+  GST_OBJECT_UNLOCK (self);
+
+  GST_INFO_OBJECT (self, "attached to '%s': renderer pid %u, up to %ux%u, "
+      "%u slots", self->segment_name, info.writer_pid, info.max_width,
+      info.max_height, info.slot_count);
+  self->absent_since = 0;
+  self->invalid_since = 0;
+  self->warned_absent = FALSE;
+  /* Frame numbers restart with a new renderer. */
+  self->last_frame = 0;
+  self->ever_connected = TRUE;
+  gst_shm_frame_src_post_renderer (self, "connected", info.writer_pid, NULL);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_shm_frame_src_renderer_lost (GstShmFrameSrc * self, int rc)
+{
+  VzSegmentInfo info;
+
+  vz_reader_get_info (self->reader, &info);
+  GST_INFO_OBJECT (self, "renderer of '%s' went away: %s",
+      self->segment_name, vz_last_error ());
+  gst_shm_frame_src_post_renderer (self, "lost", info.writer_pid,
+      vz_strerror (rc));
+  gst_shm_frame_src_detach (self);
+  if (!self->keep_waiting_now) {
+    GST_INFO_OBJECT (self, "keep-waiting is off: end of stream");
+    return GST_FLOW_EOS;
+  }
+  return GST_FLOW_OK;
+}
+
+static void
+gst_shm_frame_src_add_metas (GstShmFrameSrc * self, GstBuffer * buf,
+    const VzFrame * f)
+{
+  static GstCaps *unix_caps = NULL;
+  GstCustomMeta *meta;
+
+  if (g_once_init_enter (&unix_caps)) {
+    GstCaps *c = gst_caps_new_empty_simple ("timestamp/x-unix");
+    GST_MINI_OBJECT_FLAG_SET (c, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
+    g_once_init_leave (&unix_caps, c);
+  }
+  gst_buffer_add_reference_timestamp_meta (buf, unix_caps,
+      f->publish_unix_ns, GST_CLOCK_TIME_NONE);
+
+  meta = gst_buffer_add_custom_meta (buf, VIZSTREAM_FRAME_META_NAME);
+  if (meta) {
+    gst_structure_set (gst_custom_meta_get_structure (meta),
+        "frame-number", G_TYPE_UINT64, f->frame_number,
+        "publish-time", G_TYPE_UINT64, f->publish_ns,
+        "renderer-timestamp", G_TYPE_UINT64, f->timestamp_ns, NULL);
+  }
+  GST_BUFFER_OFFSET (buf) = f->frame_number;
+  GST_BUFFER_OFFSET_END (buf) = f->frame_number + 1;
+}
+
+/* The renderer's publish time on the pipeline's running time. */
+static void
+gst_shm_frame_src_timestamp (GstShmFrameSrc * self, GstBuffer * buf,
+    const VzFrame * f)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+
+  if (clock) {
+    GstClockTime now = gst_clock_get_time (clock);
+    GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
+    guint64 mono = vz_monotonic_ns ();
+    guint64 age = mono > f->publish_ns ? mono - f->publish_ns : 0;
+
+    gst_object_unref (clock);
+    if (now >= base) {
+      GstClockTime running = now - base;
+      pts = running > age ? running - age : 0;
+      if (GST_CLOCK_TIME_IS_VALID (self->last_pts) && pts <= self->last_pts)
+        pts = self->last_pts + 1;
+      self->last_pts = pts;
+    }
+  }
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DTS (buf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (buf) = self->min_interval > 0 ?
+      self->min_interval : GST_CLOCK_TIME_NONE;
+}
+
+static gboolean
+gst_shm_frame_src_frame_matches_info (GstShmFrameSrc * self,
+    const VzFrame * f)
+{
+  return self->have_info
+      && GST_VIDEO_INFO_WIDTH (&self->info) == (gint) f->width
+      && GST_VIDEO_INFO_HEIGHT (&self->info) == (gint) f->height
+      && GST_VIDEO_INFO_FORMAT (&self->info) ==
+      gst_shm_frame_src_video_format (f->format);
+}
+
+static GstFlowReturn
+gst_shm_frame_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (psrc);
+  GstBuffer *buf = NULL;
+  GstFlowReturn ret;
+  VzFrame f;
+  int rc;
+
+  for (;;) {
+    GST_OBJECT_LOCK (self);
+    if (self->flushing) {
+      GST_OBJECT_UNLOCK (self);
+      ret = GST_FLOW_FLUSHING;
+      goto done;
+    }
+    GST_OBJECT_UNLOCK (self);
+
+    if (self->reader == NULL) {
+      ret = gst_shm_frame_src_try_attach (self);
+      if (ret == GST_FLOW_CUSTOM_SUCCESS) {
+        if (gst_shm_frame_src_sleep_until (self,
+                g_get_monotonic_time () + ABSENT_POLL_US) == WAIT_FLUSHING) {
+          ret = GST_FLOW_FLUSHING;
+          goto done;
+        }
+        continue;
+      }
+      if (ret != GST_FLOW_OK)
+        goto done;
+    }
+
+    /* The frame-rate cap: not before a period after the last push. */
+    if (self->min_interval > 0 && self->last_push_us > 0) {
+      gint64 next = self->last_push_us +
+          (gint64) (self->min_interval / GST_USECOND);
+      if (g_get_monotonic_time () < next &&
+          gst_shm_frame_src_sleep_until (self, next) == WAIT_FLUSHING) {
+        ret = GST_FLOW_FLUSHING;
+        goto done;
+      }
+    }
+
+    rc = vz_reader_wait (self->reader, self->last_frame, -1);
+    if (rc == VZ_ERR_INTERRUPTED) {
+      ret = GST_FLOW_FLUSHING;
+      goto done;
+    }
+    if (rc == VZ_ERR_CLOSED || rc == VZ_ERR_GONE) {
+      ret = gst_shm_frame_src_renderer_lost (self, rc);
+      if (ret != GST_FLOW_OK)
+        goto done;
+      continue;
+    }
+    if (rc != VZ_OK) {
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Waiting for frames on segment '%s' failed.", self->segment_name),
+          ("%s", vz_last_error ()));
+      ret = GST_FLOW_ERROR;
+      goto done;
+    }
+
+    /* Copy the newest frame; if the renderer reuses its slot during the
+     * copy, take the (even newer) one it published instead. */
+    for (;;) {
+      GstVideoFrame vframe;
+
+      rc = vz_reader_peek (self->reader, &f);
+      if (rc == VZ_ERR_TORN) {
+        self->torn_retries++;
+        continue;
+      }
+      if (rc != VZ_OK) {
+        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+            ("The renderer of segment '%s' published an impossible frame.",
+                self->segment_name), ("%s", vz_last_error ()));
+        ret = GST_FLOW_ERROR;
+        goto done;
+      }
+
+      if (!gst_shm_frame_src_frame_matches_info (self, &f)) {
+        gboolean had_info = self->have_info, res;
+
+        gst_clear_buffer (&buf);
+        GST_OBJECT_LOCK (self);
+        self->pending = f;
+        self->have_pending = TRUE;
+        GST_OBJECT_UNLOCK (self);
+        GST_INFO_OBJECT (self, "frame %" G_GUINT64_FORMAT " is %ux%u %s: "
+            "(re)negotiating", f.frame_number, f.width, f.height,
+            vz_format_name (f.format));
+        res = gst_base_src_negotiate (GST_BASE_SRC (self));
+        GST_OBJECT_LOCK (self);
+        self->have_pending = FALSE;
+        GST_OBJECT_UNLOCK (self);
+        if (!res || !gst_shm_frame_src_frame_matches_info (self, &f)) {
+          GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+              ("Downstream does not accept %ux%u %s frames from segment "
+                  "'%s'.", f.width, f.height, vz_format_name (f.format),
+                  self->segment_name), (NULL));
+          ret = GST_FLOW_NOT_NEGOTIATED;
+          goto done;
+        }
+        if (had_info) {
+          GST_OBJECT_LOCK (self);
+          self->resizes++;
+          GST_OBJECT_UNLOCK (self);
+        }
+      }
+
+      if (buf == NULL) {
+        GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC
+            (self));
+        if (pool) {
+          ret = gst_buffer_pool_acquire_buffer (pool, &buf, NULL);
+          gst_object_unref (pool);
+        } else {
+          buf = gst_buffer_new_allocate (NULL, self->info.size, NULL);
+          ret = buf ? GST_FLOW_OK : GST_FLOW_ERROR;
+        }
+        if (ret != GST_FLOW_OK)
+          goto done;
+      }
+
+      if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_WRITE)) {
+        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+            ("Could not map an output buffer."), (NULL));
+        ret = GST_FLOW_ERROR;
+        goto done;
+      }
+      rc = vz_reader_copy (self->reader, &f,
+          GST_VIDEO_FRAME_PLANE_DATA (&vframe, 0),
+          GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, 0), VZ_COPY_TOP_DOWN);
+      gst_video_frame_unmap (&vframe);
+      if (rc == VZ_OK)
+        break;
+      if (rc != VZ_ERR_TORN) {
+        GST_ELEMENT_ERROR (self, RESOURCE, READ,
+            ("Could not copy a frame from segment '%s'.",
+                self->segment_name), ("%s", vz_last_error ()));
+        ret = GST_FLOW_ERROR;
+        goto done;
+      }
+      GST_OBJECT_LOCK (self);
+      self->torn_retries++;
+      GST_OBJECT_UNLOCK (self);
+      GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " torn, retrying",
+          f.frame_number);
+    }
+    break;
+  }
+
+  gst_shm_frame_src_add_metas (self, buf, &f);
+  gst_shm_frame_src_timestamp (self, buf, &f);
+  {
+    guint64 now = vz_monotonic_ns ();
+    guint64 latency = now > f.publish_ns ? now - f.publish_ns : 0;
+
+    GST_OBJECT_LOCK (self);
+    if (f.frame_number > self->last_frame + 1)
+      self->frames_missed += f.frame_number - self->last_frame - 1;
+    self->frames_read++;
+    self->latency_last = latency;
+    self->latency_sum += latency;
+    self->latency_max = MAX (self->latency_max, latency);
+    self->last_frame = f.frame_number;
+    GST_OBJECT_UNLOCK (self);
+  }
+  self->last_push_us = g_get_monotonic_time ();
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT,
+      f.frame_number, GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
+  *outbuf = buf;
+  return GST_FLOW_OK;
+
+done:
+  gst_clear_buffer (&buf);
+  return ret;
+}

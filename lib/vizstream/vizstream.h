@@ -1,0 +1,226 @@
+/* vizstream.h: publish a renderer's frames into a shared segment, and read
+ * them back (the renderer-side library of gst-vizstream).
+ *
+ * Plain C, libc only. The segment's layout is specified in docs/protocol.md.
+ *
+ * Every function that can fail returns a VzResult (0 on success, a negative
+ * code otherwise); vz_last_error() then gives a sentence for the user, with
+ * the specific values involved, for the calling thread.
+ *
+ * Thread safety: a VzWriter or a VzReader is used by one thread at a time,
+ * except vz_reader_interrupt(), which any thread may call.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VZ_VERSION_MAJOR 0
+#define VZ_VERSION_MINOR 1
+
+typedef enum
+{
+  VZ_OK = 0,
+  VZ_ERR_INVALID_ARGUMENT = -1,
+  VZ_ERR_NOT_FOUND = -2,        /* no segment with that name (yet) */
+  VZ_ERR_NOT_READY = -3,        /* exists, its writer is still creating it */
+  VZ_ERR_BAD_MAGIC = -4,        /* not a vizstream segment */
+  VZ_ERR_BAD_VERSION = -5,      /* a protocol version we do not speak */
+  VZ_ERR_BAD_HEADER = -6,       /* impossible sizes or counts */
+  VZ_ERR_TRUNCATED = -7,        /* the object is smaller than it claims */
+  VZ_ERR_BUSY = -8,             /* the name is in use by a live writer */
+  VZ_ERR_EXISTS = -9,           /* the name is taken by a foreign object */
+  VZ_ERR_TOO_LARGE = -10,       /* a frame bigger than the segment allows */
+  VZ_ERR_TIMEOUT = -11,
+  VZ_ERR_INTERRUPTED = -12,     /* vz_reader_interrupt() was called */
+  VZ_ERR_CLOSED = -13,          /* the writer closed the segment */
+  VZ_ERR_GONE = -14,            /* the writer died or was replaced */
+  VZ_ERR_TORN = -15,            /* the frame was overwritten during a copy */
+  VZ_ERR_BAD_FRAME = -16,       /* a slot's metadata is impossible */
+  VZ_ERR_NO_FRAME = -17,        /* nothing published yet */
+  VZ_ERR_SYSTEM = -18,          /* a system call failed (see vz_last_error) */
+  VZ_ERR_PERMISSION = -19,      /* the object belongs to someone else */
+  VZ_ERR_STATE = -20,           /* call out of order (e.g. publish twice) */
+} VzResult;
+
+/* Pixel formats. Values are the protocol's; names match GStreamer's. */
+typedef enum
+{
+  VZ_FORMAT_UNKNOWN = 0,
+  VZ_FORMAT_RGBA = 1,
+  VZ_FORMAT_BGRA = 2,
+  VZ_FORMAT_RGBX = 3,
+  VZ_FORMAT_BGRX = 4,
+  VZ_FORMAT_ARGB = 5,
+  VZ_FORMAT_ABGR = 6,
+  VZ_FORMAT_XRGB = 7,
+  VZ_FORMAT_XBGR = 8,
+  VZ_FORMAT_RGB = 9,
+  VZ_FORMAT_BGR = 10,
+  VZ_FORMAT_GRAY8 = 11,
+  VZ_FORMAT_GRAY16_LE = 12,
+  VZ_FORMAT_LAST = VZ_FORMAT_GRAY16_LE
+} VzFormat;
+
+/* Frame flags. */
+#define VZ_FRAME_BOTTOM_UP 0x1u /* row 0 in memory is the image's bottom */
+
+/* Limits (also in docs/protocol.md). */
+#define VZ_MAX_DIMENSION_PX 16384u
+#define VZ_DEFAULT_SLOTS 3u
+#define VZ_DEFAULT_EVENT_LANES 8u
+#define VZ_DEFAULT_LANE_CAPACITY 256u
+#define VZ_NAME_MAX 200u
+
+const char *vz_strerror (int result);
+/* The last failure's message for this thread ("" if none). */
+const char *vz_last_error (void);
+
+unsigned vz_format_bytes_per_pixel (VzFormat format);   /* 0 if unknown */
+/* GStreamer-style name ("RGBA", "BGRx", "GRAY16_LE"...), NULL if unknown. */
+const char *vz_format_name (VzFormat format);
+/* Inverse of vz_format_name (case-sensitive); VZ_FORMAT_UNKNOWN if none. */
+VzFormat vz_format_from_name (const char *name);
+/* The stride vz_writer uses by default: width * bpp rounded up to 4. */
+uint32_t vz_default_stride (VzFormat format, uint32_t width);
+
+/* CLOCK_MONOTONIC in ns: the clock of publish_ns and event timestamps. */
+uint64_t vz_monotonic_ns (void);
+
+/* A frame: what the writer fills, what a reader is told. */
+typedef struct
+{
+  uint32_t width;
+  uint32_t height;
+  uint32_t stride;              /* bytes from one row to the next */
+  VzFormat format;
+  uint32_t flags;               /* VZ_FRAME_* */
+  uint32_t slot;                /* which slot holds it */
+  uint64_t frame_number;        /* 1 for the first frame published */
+  uint64_t timestamp_ns;        /* the renderer's own timestamp */
+  uint64_t publish_ns;          /* CLOCK_MONOTONIC at publish */
+  uint64_t publish_unix_ns;     /* CLOCK_REALTIME at publish */
+  void *data;                   /* writer: the slot's memory; reader: NULL */
+  uint64_t seq;                 /* private: the slot's sequence */
+} VzFrame;
+
+/* ------------------------------------------------------------------ */
+/* Writer (the renderer)                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct VzWriter VzWriter;
+
+typedef struct
+{
+  uint32_t max_width;           /* required, 1..16384 */
+  uint32_t max_height;          /* required, 1..16384 */
+  VzFormat format;              /* required: slots are sized for it */
+  uint32_t slot_count;          /* 0: VZ_DEFAULT_SLOTS; 2..16 */
+  uint32_t event_lanes;         /* 0: VZ_DEFAULT_EVENT_LANES; 1..64 */
+  uint32_t lane_capacity;       /* 0: default; power of two, 16..4096 */
+} VzWriterConfig;
+
+/* Create the named segment (mode 0600). The name is a POSIX shm name with
+ * or without its leading '/'. A leftover segment whose writer died is
+ * replaced; one whose writer is alive gives VZ_ERR_BUSY. The first frame
+ * size is max_width x max_height in the given format. */
+int vz_writer_create (const char *name, const VzWriterConfig * config,
+    VzWriter ** writer);
+
+/* Size and format of the frames acquired from now on (a resize). stride 0
+ * picks vz_default_stride(). VZ_ERR_TOO_LARGE if it does not fit a slot. */
+int vz_writer_set_frame_format (VzWriter * writer, uint32_t width,
+    uint32_t height, VzFormat format, uint32_t stride);
+
+/* Hand out the next slot to render into: frame->data, width, height,
+ * stride and format are filled. Never waits for readers. */
+int vz_writer_acquire (VzWriter * writer, VzFrame * frame);
+
+/* Publish the acquired frame. timestamp_ns 0 means "now" (monotonic);
+ * flags: VZ_FRAME_BOTTOM_UP. Fills frame->frame_number and publish times.
+ * Wakes sleeping readers. */
+int vz_writer_publish (VzWriter * writer, VzFrame * frame,
+    uint64_t timestamp_ns, uint32_t flags);
+
+/* Give an acquired slot back without publishing it. */
+int vz_writer_cancel (VzWriter * writer, VzFrame * frame);
+
+/* acquire + copy rows from data (src_stride bytes apart) + publish. */
+int vz_writer_publish_copy (VzWriter * writer, const void *data,
+    size_t src_stride, uint64_t timestamp_ns, uint32_t flags,
+    uint64_t * frame_number);
+
+uint64_t vz_writer_frames_published (const VzWriter * writer);
+const char *vz_writer_name (const VzWriter * writer);
+
+/* Mark the segment closed, wake readers, unlink the name (if it is still
+ * ours) and unmap. NULL is ignored. */
+void vz_writer_close (VzWriter * writer);
+
+/* ------------------------------------------------------------------ */
+/* Reader (shmframesrc, tools, tests)                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct VzReader VzReader;
+
+typedef struct
+{
+  uint32_t max_width;
+  uint32_t max_height;
+  VzFormat default_format;
+  uint32_t slot_count;
+  uint64_t slot_size;
+  uint64_t total_size;
+  uint32_t writer_pid;
+  uint32_t event_lanes;
+  uint32_t lane_capacity;
+} VzSegmentInfo;
+
+/* Reader open flags. */
+#define VZ_READER_EVENTS 0x1u   /* map the event area writable (producer) */
+
+/* Open and validate a segment. VZ_ERR_NOT_FOUND: not there yet;
+ * VZ_ERR_NOT_READY: being created; VZ_ERR_BAD_*, VZ_ERR_TRUNCATED: refused
+ * (vz_last_error says why). Never reads outside the object. */
+int vz_reader_open (const char *name, unsigned flags, VzReader ** reader);
+void vz_reader_close (VzReader * reader);
+void vz_reader_get_info (const VzReader * reader, VzSegmentInfo * info);
+
+/* Sleep until a frame newer than after_frame is published (futex; no
+ * polling). timeout_ns < 0 waits forever. Returns VZ_OK, VZ_ERR_TIMEOUT,
+ * VZ_ERR_INTERRUPTED, VZ_ERR_CLOSED or VZ_ERR_GONE. */
+int vz_reader_wait (VzReader * reader, uint64_t after_frame,
+    int64_t timeout_ns);
+
+/* Make waits return VZ_ERR_INTERRUPTED (from any thread) until
+ * vz_reader_clear_interrupt() is called. */
+void vz_reader_interrupt (VzReader * reader);
+void vz_reader_clear_interrupt (VzReader * reader);
+
+/* The newest frame's metadata (a consistent snapshot, validated against the
+ * segment's limits). VZ_ERR_NO_FRAME before the first publish. */
+int vz_reader_peek (VzReader * reader, VzFrame * frame);
+
+/* Copy copies. */
+#define VZ_COPY_TOP_DOWN 0x1u   /* flip bottom-up frames while copying */
+
+/* Copy the frame peeked into dst (dst_stride bytes per row, at least
+ * width * bpp). VZ_ERR_TORN if the writer reused the slot meanwhile: peek
+ * again and retry. With VZ_COPY_TOP_DOWN a bottom-up frame lands top-down
+ * in the same single pass. */
+int vz_reader_copy (VzReader * reader, const VzFrame * frame, void *dst,
+    size_t dst_stride, unsigned copy_flags);
+
+/* Is the writer still there? VZ_OK, VZ_ERR_CLOSED (closed cleanly) or
+ * VZ_ERR_GONE (died, or the name now belongs to a new segment). */
+int vz_reader_check_writer (VzReader * reader);
+
+#ifdef __cplusplus
+}
+#endif

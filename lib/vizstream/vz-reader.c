@@ -1,0 +1,383 @@
+/* gst-vizstream: the reader side of the shared segment.
+ *
+ * A reader never writes into the frame area (it maps it read-only), takes
+ * no lock a writer could wait on, and validates everything it reads from
+ * shared memory against the limits it copied out of the header once.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define _GNU_SOURCE
+#include "vz-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct VzReader
+{
+  char name[VZ_NAME_MAX + 2];
+  int fd;
+  const uint8_t *base;          /* whole object, read-only */
+  uint8_t *events;              /* event area, writable (VZ_READER_EVENTS) */
+  const volatile VzHeader *hdr;
+  VzLayout layout;
+  dev_t dev;
+  ino_t ino;
+  int interrupted;
+};
+
+/* While no frame comes, how often a waiting reader checks that the writer
+ * is still alive (a lock query, not a look for frames). This also bounds
+ * how long vz_reader_interrupt() can take in the worst case. */
+#define LIVENESS_SLICE_NS (100 * 1000000ll)
+
+int
+vz_reader_open (const char *name, unsigned flags, VzReader ** out)
+{
+  VzReader *r;
+  struct stat st;
+  const VzHeader *h;
+  bool held;
+  int rc;
+
+  vz_clear_error ();
+  if (out == NULL)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT, "NULL argument");
+  *out = NULL;
+  r = calloc (1, sizeof *r);
+  if (r == NULL)
+    return vz_fail (VZ_ERR_SYSTEM, "out of memory");
+  r->fd = -1;
+  if ((rc = vz_normalize_name (name, r->name, sizeof r->name)) != VZ_OK)
+    goto fail;
+
+  r->fd = shm_open (r->name, (flags & VZ_READER_EVENTS ? O_RDWR : O_RDONLY)
+      | O_CLOEXEC, 0);
+  if (r->fd < 0) {
+    if (errno == ENOENT)
+      rc = vz_fail (VZ_ERR_NOT_FOUND, "no segment named '%s'", r->name + 1);
+    else if (errno == EACCES)
+      rc = vz_fail (VZ_ERR_PERMISSION, "segment '%s' belongs to another "
+          "user (mode 0600)", r->name + 1);
+    else
+      rc = vz_fail (VZ_ERR_SYSTEM, "cannot open segment '%s': %s",
+          r->name + 1, strerror (errno));
+    goto fail;
+  }
+  if (fstat (r->fd, &st) != 0) {
+    rc = vz_fail (VZ_ERR_SYSTEM, "fstat failed: %s", strerror (errno));
+    goto fail;
+  }
+  r->dev = st.st_dev;
+  r->ino = st.st_ino;
+
+  /* Validate the header from a mapping of the header alone. */
+  if ((uint64_t) st.st_size >= VZ_HEADER_SIZE) {
+    h = mmap (NULL, VZ_HEADER_SIZE, PROT_READ, MAP_SHARED, r->fd, 0);
+    if (h == MAP_FAILED) {
+      rc = vz_fail (VZ_ERR_SYSTEM, "mmap failed: %s", strerror (errno));
+      goto fail;
+    }
+    rc = vz_layout_from_header (h, (uint64_t) st.st_size, r->name + 1,
+        &r->layout);
+    munmap ((void *) h, VZ_HEADER_SIZE);
+  } else {
+    rc = vz_layout_from_header (NULL, (uint64_t) st.st_size, r->name + 1,
+        &r->layout);
+  }
+  if (rc != VZ_OK)
+    goto fail;
+
+  r->base = mmap (NULL, r->layout.total_size, PROT_READ, MAP_SHARED, r->fd,
+      0);
+  if (r->base == MAP_FAILED) {
+    r->base = NULL;
+    rc = vz_fail (VZ_ERR_SYSTEM, "cannot map segment '%s': %s", r->name + 1,
+        strerror (errno));
+    goto fail;
+  }
+  r->hdr = (const volatile VzHeader *) r->base;
+  rc = vz_layout_events_from_header ((const volatile VzEventsHeader *)
+      (r->base + r->layout.events_offset), r->name + 1, &r->layout);
+  if (rc != VZ_OK)
+    goto fail;
+  if (flags & VZ_READER_EVENTS) {
+    r->events = mmap (NULL, r->layout.events_size, PROT_READ | PROT_WRITE,
+        MAP_SHARED, r->fd, (off_t) r->layout.events_offset);
+    if (r->events == MAP_FAILED) {
+      r->events = NULL;
+      rc = vz_fail (VZ_ERR_SYSTEM, "cannot map the event area of '%s': %s",
+          r->name + 1, strerror (errno));
+      goto fail;
+    }
+  }
+
+  if (VZ_LOAD_ACQ (&r->hdr->state) == VZ_STATE_CLOSED) {
+    rc = vz_fail (VZ_ERR_CLOSED, "the renderer of '%s' has closed it",
+        r->name + 1);
+    goto fail;
+  }
+  if ((rc = vz_lock_is_held (r->fd, 0, &held)) != VZ_OK)
+    goto fail;
+  if (!held) {
+    rc = vz_fail (VZ_ERR_GONE, "the renderer of '%s' (pid %u) is gone",
+        r->name + 1, r->layout.writer_pid);
+    goto fail;
+  }
+  *out = r;
+  return VZ_OK;
+
+fail:
+  vz_reader_close (r);
+  return rc;
+}
+
+void
+vz_reader_close (VzReader * r)
+{
+  if (r == NULL)
+    return;
+  if (r->events)
+    munmap (r->events, r->layout.events_size);
+  if (r->base)
+    munmap ((void *) r->base, r->layout.total_size);
+  if (r->fd >= 0)
+    close (r->fd);
+  free (r);
+}
+
+void
+vz_reader_get_info (const VzReader * r, VzSegmentInfo * info)
+{
+  memset (info, 0, sizeof *info);
+  info->max_width = r->layout.max_width;
+  info->max_height = r->layout.max_height;
+  info->default_format = (VzFormat) r->layout.default_format;
+  info->slot_count = r->layout.slot_count;
+  info->slot_size = r->layout.slot_size;
+  info->total_size = r->layout.total_size;
+  info->writer_pid = r->layout.writer_pid;
+  info->event_lanes = r->layout.lane_count;
+  info->lane_capacity = r->layout.lane_capacity;
+}
+
+int
+vz_reader_check_writer (VzReader * r)
+{
+  struct stat st;
+  bool held;
+  int fd, rc;
+
+  if (VZ_LOAD_ACQ (&r->hdr->state) == VZ_STATE_CLOSED)
+    return vz_fail (VZ_ERR_CLOSED, "the renderer of '%s' has closed it",
+        r->name + 1);
+  if ((rc = vz_lock_is_held (r->fd, 0, &held)) != VZ_OK)
+    return rc;
+  if (!held)
+    return vz_fail (VZ_ERR_GONE, "the renderer of '%s' (pid %u) is gone",
+        r->name + 1, r->layout.writer_pid);
+  /* A live writer whose name was unlinked still feeds us; a name that now
+   * denotes another object means a new renderer took it over. */
+  fd = shm_open (r->name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd >= 0) {
+    bool replaced = fstat (fd, &st) == 0
+        && (st.st_ino != r->ino || st.st_dev != r->dev);
+    close (fd);
+    if (replaced)
+      return vz_fail (VZ_ERR_GONE, "segment '%s' was replaced by a new "
+          "renderer", r->name + 1);
+  }
+  return VZ_OK;
+}
+
+void
+vz_reader_interrupt (VzReader * r)
+{
+  __atomic_store_n (&r->interrupted, 1, __ATOMIC_SEQ_CST);
+  /* Wakes every sleeper on the word, ours among them; the others find no
+   * new frame and sleep again. */
+  vz_futex_wake_all ((uint32_t *) & r->hdr->publish_count);
+}
+
+void
+vz_reader_clear_interrupt (VzReader * r)
+{
+  __atomic_store_n (&r->interrupted, 0, __ATOMIC_SEQ_CST);
+}
+
+int
+vz_reader_wait (VzReader * r, uint64_t after_frame, int64_t timeout_ns)
+{
+  uint32_t *word = (uint32_t *) & r->hdr->publish_count;
+  uint64_t start = vz_monotonic_ns ();
+  int rc;
+
+  vz_clear_error ();
+  for (;;) {
+    uint32_t count;
+    int64_t slice = LIVENESS_SLICE_NS;
+
+    if (__atomic_load_n (&r->interrupted, __ATOMIC_SEQ_CST))
+      return vz_fail (VZ_ERR_INTERRUPTED, "interrupted");
+    count = __atomic_load_n (word, __ATOMIC_SEQ_CST);
+    if (VZ_LOAD_ACQ (&r->hdr->frames_published) > after_frame)
+      return VZ_OK;
+    if (VZ_LOAD_ACQ (&r->hdr->state) == VZ_STATE_CLOSED)
+      return vz_fail (VZ_ERR_CLOSED, "the renderer of '%s' has closed it",
+          r->name + 1);
+    if (timeout_ns >= 0) {
+      int64_t left = timeout_ns - (int64_t) (vz_monotonic_ns () - start);
+      if (left <= 0)
+        return vz_fail (VZ_ERR_TIMEOUT, "no new frame in %lld ms",
+            (long long) (timeout_ns / 1000000));
+      if (left < slice)
+        slice = left;
+    }
+    /* count was read before frames_published: a publish after that read
+     * changes count, and the kernel compares count with going to sleep
+     * atomically, so no wake-up is lost. */
+    rc = vz_futex_wait (word, count, slice);
+    if (rc == VZ_ERR_TIMEOUT) {
+      if ((rc = vz_reader_check_writer (r)) != VZ_OK)
+        return rc;
+    } else if (rc != VZ_OK) {
+      return rc;
+    }
+  }
+}
+
+static int
+validate_frame (VzReader * r, const VzFrame * f)
+{
+  unsigned bpp = vz_format_bytes_per_pixel (f->format);
+
+  if (f->slot >= r->layout.slot_count)
+    return vz_fail (VZ_ERR_BAD_FRAME, "segment '%s': slot %u out of range "
+        "(%u slots)", r->name + 1, f->slot, r->layout.slot_count);
+  if (bpp == 0)
+    return vz_fail (VZ_ERR_BAD_FRAME, "segment '%s': frame %llu has unknown "
+        "pixel format %u", r->name + 1,
+        (unsigned long long) f->frame_number, (unsigned) f->format);
+  if (f->width < 1 || f->height < 1 || f->width > r->layout.max_width
+      || f->height > r->layout.max_height)
+    return vz_fail (VZ_ERR_BAD_FRAME, "segment '%s': frame %llu is %ux%u, "
+        "outside 1x1..%ux%u", r->name + 1,
+        (unsigned long long) f->frame_number, f->width, f->height,
+        r->layout.max_width, r->layout.max_height);
+  if ((uint64_t) f->stride < (uint64_t) f->width * bpp
+      || (uint64_t) f->stride * f->height > r->layout.slot_size)
+    return vz_fail (VZ_ERR_BAD_FRAME, "segment '%s': frame %llu has stride "
+        "%u for %u %s pixels x %u rows in a %llu-byte slot", r->name + 1,
+        (unsigned long long) f->frame_number, f->stride, f->width,
+        vz_format_name (f->format), f->height,
+        (unsigned long long) r->layout.slot_size);
+  if (f->flags & ~VZ_FRAME_BOTTOM_UP)
+    return vz_fail (VZ_ERR_BAD_FRAME, "segment '%s': frame %llu has unknown "
+        "flags 0x%x", r->name + 1, (unsigned long long) f->frame_number,
+        f->flags);
+  return VZ_OK;
+}
+
+int
+vz_reader_peek (VzReader * r, VzFrame * f)
+{
+  vz_clear_error ();
+  /* Retry while the writer moves under us; it cannot do so forever faster
+   * than we read 64 bytes, but bound the loop anyway. */
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    uint32_t slot = VZ_LOAD_ACQ (&r->hdr->latest_slot);
+    const volatile VzSlotDesc *d;
+    uint64_t s1, s2;
+
+    if (slot == VZ_NO_SLOT)
+      return vz_fail (VZ_ERR_NO_FRAME, "no frame published yet");
+    if (slot >= r->layout.slot_count)
+      return vz_fail (VZ_ERR_BAD_FRAME, "segment '%s': latest slot %u out "
+          "of range (%u slots)", r->name + 1, slot, r->layout.slot_count);
+    d = &r->hdr->slots[slot];
+    s1 = VZ_LOAD_ACQ (&d->seq);
+    if (s1 & 1)
+      continue;
+    memset (f, 0, sizeof *f);
+    f->slot = slot;
+    f->width = d->width;
+    f->height = d->height;
+    f->stride = d->stride;
+    f->format = (VzFormat) d->format;
+    f->flags = d->flags;
+    f->frame_number = d->frame_number;
+    f->timestamp_ns = d->timestamp_ns;
+    f->publish_ns = d->publish_ns;
+    f->publish_unix_ns = d->publish_unix_ns;
+    __atomic_thread_fence (__ATOMIC_ACQUIRE);
+    s2 = VZ_LOAD_RLX (&d->seq);
+    if (s1 != s2)
+      continue;
+    f->seq = s1;
+    return validate_frame (r, f);
+  }
+  return vz_fail (VZ_ERR_TORN, "segment '%s': the writer keeps rewriting "
+      "the latest slot", r->name + 1);
+}
+
+int
+vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
+    size_t dst_stride, unsigned copy_flags)
+{
+  const volatile VzSlotDesc *d;
+  const uint8_t *src;
+  size_t row;
+  bool flip;
+  int rc;
+
+  vz_clear_error ();
+  if (f == NULL || dst == NULL)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT, "NULL argument");
+  if ((rc = validate_frame (r, f)) != VZ_OK)
+    return rc;
+  row = (size_t) f->width * vz_format_bytes_per_pixel (f->format);
+  if (dst_stride < row)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT,
+        "destination stride %zu is less than a %zu-byte row", dst_stride,
+        row);
+  src = r->base + r->layout.slots_offset
+      + (uint64_t) f->slot * r->layout.slot_size;
+  flip = (copy_flags & VZ_COPY_TOP_DOWN) && (f->flags & VZ_FRAME_BOTTOM_UP);
+
+  if (!flip && dst_stride == f->stride) {
+    memcpy (dst, src, (size_t) f->stride * (f->height - 1) + row);
+  } else if (!flip) {
+    for (uint32_t y = 0; y < f->height; y++)
+      memcpy ((uint8_t *) dst + y * dst_stride, src + (size_t) y * f->stride,
+          row);
+  } else {
+    /* The flip is the copy's row order, not a second pass. */
+    for (uint32_t y = 0; y < f->height; y++)
+      memcpy ((uint8_t *) dst + y * dst_stride,
+          src + (size_t) (f->height - 1 - y) * f->stride, row);
+  }
+
+  /* Seqlock read side: the copy must not be reordered after this load. */
+  __atomic_thread_fence (__ATOMIC_ACQUIRE);
+  d = &r->hdr->slots[f->slot];
+  if (VZ_LOAD_RLX (&d->seq) != f->seq)
+    return vz_fail (VZ_ERR_TORN, "frame %llu was overwritten during the copy",
+        (unsigned long long) f->frame_number);
+  return VZ_OK;
+}
+
+/* For the event queue (vz-events.c). */
+uint8_t *vzi_reader_events_base (VzReader * r, const VzLayout ** layout,
+    int *fd);
+
+uint8_t *
+vzi_reader_events_base (VzReader * r, const VzLayout ** layout, int *fd)
+{
+  *layout = &r->layout;
+  *fd = r->fd;
+  return r->events;
+}
