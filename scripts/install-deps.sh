@@ -14,8 +14,9 @@ packages=(
   # run and test: GStreamer tools and the plugins our pipelines use
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-  # tests read streams back and compare pictures
-  ffmpeg python3
+  # tests: read streams back, compare pictures, drive pipelines from Python
+  ffmpeg python3 python3-numpy python3-gi gir1.2-gstreamer-1.0
+  gir1.2-gst-plugins-base-1.0
 )
 
 missing=()

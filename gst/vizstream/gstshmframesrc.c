@@ -872,6 +872,7 @@ gst_shm_frame_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
      * copy, take the (even newer) one it published instead. */
     for (;;) {
       GstVideoFrame vframe;
+      gboolean flushing;
 
       rc = vz_reader_peek (self->reader, &f);
       if (rc == VZ_ERR_TORN) {
@@ -951,7 +952,12 @@ gst_shm_frame_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       }
       GST_OBJECT_LOCK (self);
       self->torn_retries++;
+      flushing = self->flushing;
       GST_OBJECT_UNLOCK (self);
+      if (flushing) {
+        ret = GST_FLOW_FLUSHING;
+        goto done;
+      }
       GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " torn, retrying",
           f.frame_number);
     }

@@ -75,7 +75,15 @@ typedef struct
 
   /* 256: slot descriptors */
   VzSlotDesc slots[VZ_MAX_SLOTS];
+
+  /* 1280: reader leases, CLOCK_MONOTONIC ns until which a reader is
+   * copying slot i (0 = none); the writer avoids leased slots when it can */
+  uint64_t slot_lease_ns[VZ_MAX_SLOTS];
 } VzHeader;
+
+/* How long a reader's lease lasts if it never releases it (a reader that
+ * dies mid-copy pins nothing for longer). */
+#define VZ_LEASE_NS (50 * 1000000ull)
 
 /* ---- event area (at events_offset) ---- */
 
@@ -156,6 +164,7 @@ VZ_CHECK_OFFSET (VzHeader, publish_count, 128);
 VZ_CHECK_OFFSET (VzHeader, latest_slot, 132);
 VZ_CHECK_OFFSET (VzHeader, frames_published, 144);
 VZ_CHECK_OFFSET (VzHeader, slots, 256);
+VZ_CHECK_OFFSET (VzHeader, slot_lease_ns, 1280);
 _Static_assert (sizeof (VzSlotDesc) == 64, "slot descriptor size");
 _Static_assert (sizeof (VzHeader) <= VZ_HEADER_SIZE, "header size");
 VZ_CHECK_OFFSET (VzEventsHeader, lanes_offset, 16);

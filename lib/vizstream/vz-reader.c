@@ -24,6 +24,7 @@ struct VzReader
   const uint8_t *base;          /* whole object, read-only */
   uint8_t *events;              /* event area, writable (VZ_READER_EVENTS) */
   const volatile VzHeader *hdr;
+  VzHeader *hdr_rw;             /* header page, writable: leases (or NULL) */
   VzLayout layout;
   dev_t dev;
   ino_t ino;
@@ -106,6 +107,16 @@ vz_reader_open (const char *name, unsigned flags, VzReader ** out)
   if (rc != VZ_OK)
     goto fail;
   if (flags & VZ_READER_EVENTS) {
+    /* The header page writable for slot leases; the pixels stay
+     * read-only whatever happens. */
+    r->hdr_rw = mmap (NULL, VZ_HEADER_SIZE, PROT_READ | PROT_WRITE,
+        MAP_SHARED, r->fd, 0);
+    if (r->hdr_rw == MAP_FAILED) {
+      r->hdr_rw = NULL;
+      rc = vz_fail (VZ_ERR_SYSTEM, "cannot map the header of '%s': %s",
+          r->name + 1, strerror (errno));
+      goto fail;
+    }
     r->events = mmap (NULL, r->layout.events_size, PROT_READ | PROT_WRITE,
         MAP_SHARED, r->fd, (off_t) r->layout.events_offset);
     if (r->events == MAP_FAILED) {
@@ -143,6 +154,8 @@ vz_reader_close (VzReader * r)
     return;
   if (r->events)
     munmap (r->events, r->layout.events_size);
+  if (r->hdr_rw)
+    munmap (r->hdr_rw, VZ_HEADER_SIZE);
   if (r->base)
     munmap ((void *) r->base, r->layout.total_size);
   if (r->fd >= 0)
@@ -324,6 +337,15 @@ vz_reader_peek (VzReader * r, VzFrame * f)
       "the latest slot", r->name + 1);
 }
 
+/* Give the lease back unless another reader extended it meanwhile. */
+static void
+release_lease (VzReader * r, uint32_t slot, uint64_t mine)
+{
+  uint64_t expected = mine;
+  __atomic_compare_exchange_n (&r->hdr_rw->slot_lease_ns[slot], &expected,
+      0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 int
 vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
     size_t dst_stride, unsigned copy_flags)
@@ -331,7 +353,8 @@ vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
   const volatile VzSlotDesc *d;
   const uint8_t *src;
   size_t row;
-  bool flip;
+  bool flip, torn;
+  uint64_t lease_value = 0;
   int rc;
 
   vz_clear_error ();
@@ -346,6 +369,23 @@ vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
         row);
   src = r->base + r->layout.slots_offset
       + (uint64_t) f->slot * r->layout.slot_size;
+  d = &r->hdr->slots[f->slot];
+
+  /* Lease the slot so that the writer, if it has another free slot, goes
+   * there instead; then make sure the slot did not change before the
+   * lease was visible. */
+  if (r->hdr_rw) {
+    uint64_t *lease = &r->hdr_rw->slot_lease_ns[f->slot];
+    uint64_t old = __atomic_load_n (lease, __ATOMIC_RELAXED);
+    lease_value = vz_monotonic_ns () + VZ_LEASE_NS;
+    while (old < lease_value && !__atomic_compare_exchange_n (lease, &old,
+            lease_value, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    if (__atomic_load_n (&d->seq, __ATOMIC_SEQ_CST) != f->seq) {
+      release_lease (r, f->slot, lease_value);
+      return vz_fail (VZ_ERR_TORN, "frame %llu was replaced before the copy",
+          (unsigned long long) f->frame_number);
+    }
+  }
   flip = (copy_flags & VZ_COPY_TOP_DOWN) && (f->flags & VZ_FRAME_BOTTOM_UP);
 
   if (!flip && dst_stride == f->stride) {
@@ -363,8 +403,10 @@ vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
 
   /* Seqlock read side: the copy must not be reordered after this load. */
   __atomic_thread_fence (__ATOMIC_ACQUIRE);
-  d = &r->hdr->slots[f->slot];
-  if (VZ_LOAD_RLX (&d->seq) != f->seq)
+  torn = VZ_LOAD_RLX (&d->seq) != f->seq;
+  if (r->hdr_rw)
+    release_lease (r, f->slot, lease_value);
+  if (torn)
     return vz_fail (VZ_ERR_TORN, "frame %llu was overwritten during the copy",
         (unsigned long long) f->frame_number);
   return VZ_OK;

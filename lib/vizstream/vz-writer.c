@@ -321,9 +321,22 @@ vz_writer_acquire (VzWriter * w, VzFrame * f)
     return vz_fail (VZ_ERR_STATE,
         "a slot is already acquired: publish or cancel it first");
 
-  /* Round robin, never the slot readers are told to read. */
+  /* The next slot after the newest that no reader holds a lease on; if
+   * every other slot is leased, the next one anyway (its readers will
+   * notice and retry): the writer never waits. Never the newest slot, the
+   * one readers are told to read. */
   latest = w->latest_slot;
   slot = latest == VZ_NO_SLOT ? 0 : (latest + 1) % w->layout.slot_count;
+  if (latest != VZ_NO_SLOT) {
+    uint64_t now = vz_monotonic_ns ();
+    for (uint32_t i = 1; i < w->layout.slot_count; i++) {
+      uint32_t cand = (latest + i) % w->layout.slot_count;
+      if (VZ_LOAD_ACQ (&w->hdr->slot_lease_ns[cand]) <= now) {
+        slot = cand;
+        break;
+      }
+    }
+  }
   d = &w->hdr->slots[slot];
   seq = w->slot_seq[slot] += 1;
   VZ_STORE_RLX (&d->seq, seq);  /* odd: being written */

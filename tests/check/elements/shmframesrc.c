@@ -1,0 +1,913 @@
+/* GstHarness tests for shmframesrc: negotiation of every format, resize,
+ * flip, timestamps and metas, statistics, the renderer's absence, death
+ * and return, prompt state changes, and hostile segments.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define _GNU_SOURCE
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vizstream.h>
+#include "vz-protocol.h"
+
+static gchar *
+unique_name (void)
+{
+  static gint counter;
+  return g_strdup_printf ("vz-check-%d-%d", (int) getpid (),
+      g_atomic_int_add (&counter, 1));
+}
+
+static VzWriter *
+make_writer (const gchar * name, guint w, guint h, VzFormat format)
+{
+  VzWriterConfig c = { 0 };
+  VzWriter *writer = NULL;
+
+  c.max_width = w;
+  c.max_height = h;
+  c.format = format;
+  fail_unless_equals_int (vz_writer_create (name, &c, &writer), VZ_OK);
+  return writer;
+}
+
+/* Publish a frame whose byte at (x, y) is seed + 7y + 3x (mod 256). */
+static VzFrame
+publish_pattern (VzWriter * w, guint seed, guint32 flags)
+{
+  VzFrame f;
+  guint bpp;
+
+  fail_unless_equals_int (vz_writer_acquire (w, &f), VZ_OK);
+  bpp = vz_format_bytes_per_pixel (f.format);
+  for (guint y = 0; y < f.height; y++)
+    for (guint x = 0; x < f.width * bpp; x++)
+      ((guint8 *) f.data)[(gsize) y * f.stride + x] =
+          (guint8) (seed + y * 7 + x * 3);
+  fail_unless_equals_int (vz_writer_publish (w, &f, 0, flags), VZ_OK);
+  return f;
+}
+
+static GstHarness *
+make_harness (const gchar * segment, GstBus ** bus)
+{
+  GstHarness *h = gst_harness_new ("shmframesrc");
+
+  g_object_set (h->element, "segment", segment, NULL);
+  if (bus) {
+    *bus = gst_bus_new ();
+    gst_element_set_bus (h->element, *bus);
+  }
+  return h;
+}
+
+static GstStructure *
+get_stats (GstHarness * h)
+{
+  GstStructure *s = NULL;
+  g_object_get (h->element, "stats", &s, NULL);
+  fail_unless (s != NULL);
+  return s;
+}
+
+static guint64
+stat_u64 (GstHarness * h, const gchar * field)
+{
+  GstStructure *s = get_stats (h);
+  guint64 v = 0;
+  fail_unless (gst_structure_get_uint64 (s, field, &v), "no %s", field);
+  gst_structure_free (s);
+  return v;
+}
+
+static GstCaps *
+current_caps (GstHarness * h)
+{
+  GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  return caps;
+}
+
+static guint64
+frame_number_of (GstBuffer * buf)
+{
+  GstCustomMeta *m = gst_buffer_get_custom_meta (buf, "VizStreamFrameMeta");
+  guint64 n = 0;
+  fail_unless (m != NULL);
+  fail_unless (gst_structure_get_uint64 (gst_custom_meta_get_structure (m),
+          "frame-number", &n));
+  return n;
+}
+
+static void
+check_pattern (GstBuffer * buf, GstCaps * caps, guint seed, gboolean flipped)
+{
+  GstVideoInfo info;
+  GstVideoFrame vf;
+  guint bpp, w, h;
+
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  fail_unless (gst_video_frame_map (&vf, &info, buf, GST_MAP_READ));
+  w = GST_VIDEO_INFO_WIDTH (&info);
+  h = GST_VIDEO_INFO_HEIGHT (&info);
+  bpp = GST_VIDEO_FRAME_COMP_PSTRIDE (&vf, 0);
+  for (guint y = 0; y < h; y++) {
+    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&vf, 0)
+        + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&vf, 0);
+    guint sy = flipped ? h - 1 - y : y;
+    for (guint x = 0; x < w * bpp; x++)
+      fail_unless_equals_int (row[x], (guint8) (seed + sy * 7 + x * 3));
+  }
+  gst_video_frame_unmap (&vf);
+}
+
+GST_START_TEST (test_every_format)
+{
+  for (int fmt = VZ_FORMAT_RGBA; fmt <= VZ_FORMAT_LAST; fmt++) {
+    gchar *name = unique_name ();
+    VzWriter *w = make_writer (name, 33, 17, fmt);
+    GstHarness *h = make_harness (name, NULL);
+    GstBuffer *buf;
+    GstCaps *caps;
+    GstStructure *s;
+
+    publish_pattern (w, fmt, 0);
+    gst_harness_play (h);
+    buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    caps = current_caps (h);
+    s = gst_caps_get_structure (caps, 0);
+    GST_INFO ("format %s: %" GST_PTR_FORMAT, vz_format_name (fmt), caps);
+    fail_unless_equals_string (gst_structure_get_string (s, "format"),
+        vz_format_name (fmt));
+    check_pattern (buf, caps, fmt, FALSE);
+    gst_caps_unref (caps);
+    gst_buffer_unref (buf);
+    gst_harness_teardown (h);
+    vz_writer_close (w);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_resize_renegotiates)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 64, 48, VZ_FORMAT_RGBX);
+  GstHarness *h = make_harness (name, NULL);
+  GstBuffer *buf;
+  GstCaps *caps;
+  GstVideoInfo info;
+
+  publish_pattern (w, 1, 0);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  caps = current_caps (h);
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), 64);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+
+  fail_unless_equals_int (vz_writer_set_frame_format (w, 31, 20,
+          VZ_FORMAT_BGR, 0), VZ_OK);
+  publish_pattern (w, 2, 0);
+  buf = gst_harness_pull (h);
+  caps = current_caps (h);
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), 31);
+  fail_unless_equals_int (GST_VIDEO_INFO_HEIGHT (&info), 20);
+  fail_unless_equals_int (GST_VIDEO_INFO_FORMAT (&info),
+      GST_VIDEO_FORMAT_BGR);
+  check_pattern (buf, caps, 2, FALSE);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+
+  /* And back up to the maximum. */
+  fail_unless_equals_int (vz_writer_set_frame_format (w, 64, 48,
+          VZ_FORMAT_RGBX, 0), VZ_OK);
+  publish_pattern (w, 3, 0);
+  buf = gst_harness_pull (h);
+  caps = current_caps (h);
+  check_pattern (buf, caps, 3, FALSE);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+  fail_unless_equals_int (stat_u64 (h, "resizes"), 2);
+
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_flip_bottom_up)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 20, 9, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  GstBuffer *buf;
+  GstCaps *caps;
+
+  publish_pattern (w, 5, VZ_FRAME_BOTTOM_UP);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  caps = current_caps (h);
+  check_pattern (buf, caps, 5, TRUE);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+  /* A top-down frame after it is not flipped. */
+  publish_pattern (w, 6, 0);
+  buf = gst_harness_pull (h);
+  caps = current_caps (h);
+  check_pattern (buf, caps, 6, FALSE);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_metas_and_timestamps)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  GstCaps *unix_caps = gst_caps_new_empty_simple ("timestamp/x-unix");
+  GstBuffer *b1, *b2;
+  GstReferenceTimestampMeta *rm;
+  GstQuery *q;
+  GstClockTime min, max;
+  gboolean live;
+  VzFrame f1, f2;
+  gint64 dpts, dpub;
+
+  gst_harness_use_systemclock (h);
+  gst_harness_play (h);
+  f1 = publish_pattern (w, 1, 0);
+  b1 = gst_harness_pull (h);
+  g_usleep (40 * 1000);
+  f2 = publish_pattern (w, 2, 0);
+  b2 = gst_harness_pull (h);
+
+  fail_unless_equals_uint64 (frame_number_of (b1), 1);
+  fail_unless_equals_uint64 (frame_number_of (b2), 2);
+  fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b2), 2);
+  rm = gst_buffer_get_reference_timestamp_meta (b2, unix_caps);
+  fail_unless (rm != NULL);
+  fail_unless_equals_uint64 (rm->timestamp, f2.publish_unix_ns);
+  {
+    GstCustomMeta *m = gst_buffer_get_custom_meta (b2, "VizStreamFrameMeta");
+    guint64 pub = 0;
+    fail_unless (gst_structure_get_uint64 (gst_custom_meta_get_structure (m),
+            "publish-time", &pub));
+    fail_unless_equals_uint64 (pub, f2.publish_ns);
+  }
+
+  /* Stamped with the renderer's publish time on the running time. */
+  fail_unless (GST_BUFFER_PTS_IS_VALID (b1));
+  fail_unless (GST_BUFFER_PTS_IS_VALID (b2));
+  dpts = (gint64) GST_BUFFER_PTS (b2) - (gint64) GST_BUFFER_PTS (b1);
+  dpub = (gint64) (f2.publish_ns - f1.publish_ns);
+  GST_INFO ("pts delta %" G_GINT64_FORMAT " publish delta %" G_GINT64_FORMAT,
+      dpts, dpub);
+  fail_unless (ABS (dpts - dpub) < 5 * GST_MSECOND);
+
+  q = gst_query_new_latency ();
+  fail_unless (gst_element_query (h->element, q));
+  gst_query_parse_latency (q, &live, &min, &max);
+  fail_unless (live);
+  fail_unless (GST_CLOCK_TIME_IS_VALID (min) && min > 0);
+  gst_query_unref (q);
+
+  fail_unless_equals_uint64 (stat_u64 (h, "frames-read"), 2);
+  fail_unless (stat_u64 (h, "latency-max") > 0);
+  fail_unless (stat_u64 (h, "latency-max") < GST_SECOND);
+
+  gst_buffer_unref (b1);
+  gst_buffer_unref (b2);
+  gst_caps_unref (unix_caps);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_pts_increase_on_test_clock)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_GRAY8);
+  GstHarness *h = make_harness (name, NULL);
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+
+  gst_harness_play (h);
+  for (int i = 0; i < 5; i++) {
+    GstBuffer *b;
+    publish_pattern (w, i, 0);
+    b = gst_harness_pull (h);
+    fail_unless (GST_BUFFER_PTS_IS_VALID (b));
+    if (GST_CLOCK_TIME_IS_VALID (last))
+      fail_unless (GST_BUFFER_PTS (b) > last);
+    last = GST_BUFFER_PTS (b);
+    gst_buffer_unref (b);
+  }
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_only_newest_and_missed)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  GstBuffer *b;
+
+  for (int i = 1; i <= 5; i++)
+    publish_pattern (w, i, 0);
+  gst_harness_play (h);
+  b = gst_harness_pull (h);
+  fail_unless_equals_uint64 (frame_number_of (b), 5);
+  gst_buffer_unref (b);
+  fail_unless_equals_uint64 (stat_u64 (h, "frames-missed"), 4);
+  publish_pattern (w, 6, 0);
+  b = gst_harness_pull (h);
+  fail_unless_equals_uint64 (frame_number_of (b), 6);
+  gst_buffer_unref (b);
+  fail_unless_equals_uint64 (stat_u64 (h, "frames-missed"), 4);
+  fail_unless_equals_uint64 (stat_u64 (h, "last-frame-number"), 6);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_waits_for_renderer)
+{
+  gchar *name = unique_name ();
+  GstHarness *h = make_harness (name, NULL);
+  VzWriter *w;
+  GstBuffer *b;
+
+  gst_harness_play (h);
+  g_usleep (150 * 1000);
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  publish_pattern (w, 1, 0);
+  b = gst_harness_pull (h);
+  fail_unless (b != NULL);
+  gst_buffer_unref (b);
+  fail_unless_equals_uint64 (stat_u64 (h, "renderer-connects"), 1);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+static gboolean
+pop_renderer_message (GstBus * bus, const gchar * state)
+{
+  for (;;) {
+    GstMessage *m = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+    const GstStructure *s;
+    gboolean match;
+    if (m == NULL)
+      return FALSE;
+    fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "unexpected error");
+    s = gst_message_get_structure (m);
+    match = gst_structure_has_name (s, "shmframesrc-renderer")
+        && g_strcmp0 (gst_structure_get_string (s, "state"), state) == 0;
+    gst_message_unref (m);
+    if (match)
+      return TRUE;
+  }
+}
+
+GST_START_TEST (test_renderer_restart)
+{
+  gchar *name = unique_name ();
+  GstBus *bus;
+  GstHarness *h = make_harness (name, &bus);
+  VzWriter *w = make_writer (name, 32, 32, VZ_FORMAT_RGBA);
+  GstBuffer *b;
+  GstCaps *caps;
+  GstVideoInfo info;
+
+  gst_harness_play (h);
+  publish_pattern (w, 1, 0);
+  publish_pattern (w, 2, 0);
+  b = gst_harness_pull (h);
+  fail_unless_equals_uint64 (frame_number_of (b), 2);
+  gst_buffer_unref (b);
+  fail_unless (pop_renderer_message (bus, "connected"));
+
+  vz_writer_close (w);
+  fail_unless (pop_renderer_message (bus, "lost"));
+  /* Back, another size: numbering restarts, caps follow, no error. */
+  w = make_writer (name, 24, 16, VZ_FORMAT_BGRA);
+  publish_pattern (w, 9, 0);
+  b = gst_harness_pull (h);
+  fail_unless_equals_uint64 (frame_number_of (b), 1);
+  caps = current_caps (h);
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), 24);
+  check_pattern (b, caps, 9, FALSE);
+  gst_caps_unref (caps);
+  gst_buffer_unref (b);
+  fail_unless (pop_renderer_message (bus, "connected"));
+  fail_unless_equals_uint64 (stat_u64 (h, "renderer-connects"), 2);
+
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  gst_object_unref (bus);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_eos_when_not_keep_waiting)
+{
+  gchar *name = unique_name ();
+  GstHarness *h = make_harness (name, NULL);
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  GstBuffer *b;
+  GstEvent *ev;
+  gboolean eos = FALSE;
+
+  g_object_set (h->element, "keep-waiting", FALSE, NULL);
+  gst_harness_play (h);
+  publish_pattern (w, 1, 0);
+  b = gst_harness_pull (h);
+  gst_buffer_unref (b);
+  vz_writer_close (w);
+  while (!eos && (ev = gst_harness_pull_event (h)) != NULL) {
+    eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
+    gst_event_unref (ev);
+  }
+  fail_unless (eos);
+  gst_harness_teardown (h);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+static gchar *
+pop_error (GstBus * bus, GstClockTime timeout)
+{
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, timeout,
+      GST_MESSAGE_ERROR);
+  GError *err = NULL;
+  gchar *dbg = NULL, *text;
+
+  if (m == NULL)
+    return NULL;
+  gst_message_parse_error (m, &err, &dbg);
+  text = g_strdup_printf ("%s | %s", err->message, dbg ? dbg : "");
+  GST_INFO ("error: %s", text);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (m);
+  return text;
+}
+
+GST_START_TEST (test_renderer_timeout)
+{
+  gchar *name = unique_name ();
+  GstBus *bus;
+  GstHarness *h = make_harness (name, &bus);
+  gchar *err;
+  gint64 t0 = g_get_monotonic_time ();
+
+  g_object_set (h->element, "renderer-timeout", 300 * GST_MSECOND, NULL);
+  gst_harness_play (h);
+  err = pop_error (bus, 5 * GST_SECOND);
+  fail_unless (err != NULL);
+  fail_unless (strstr (err, "No renderer published segment") != NULL, "%s",
+      err);
+  fail_unless (g_get_monotonic_time () - t0 >= 290 * 1000);
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_no_segment_name)
+{
+  GstHarness *h = gst_harness_new ("shmframesrc");
+  GstBus *bus = gst_bus_new ();
+  gchar *err;
+
+  gst_element_set_bus (h->element, bus);
+  fail_unless_equals_int (gst_element_set_state (h->element,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  err = pop_error (bus, GST_SECOND);
+  fail_unless (err && strstr (err, "segment") != NULL);
+  g_free (err);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
+/* State changes while create() sleeps must be prompt. */
+static void
+check_prompt_stop (GstHarness * h)
+{
+  gint64 t0;
+
+  g_usleep (200 * 1000);
+  t0 = g_get_monotonic_time ();
+  fail_unless (gst_element_set_state (h->element, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_SUCCESS);
+  GST_INFO ("stopped in %" G_GINT64_FORMAT " us",
+      g_get_monotonic_time () - t0);
+  fail_unless (g_get_monotonic_time () - t0 < 500 * 1000);
+}
+
+GST_START_TEST (test_prompt_stop_absent)
+{
+  gchar *name = unique_name ();
+  GstHarness *h = make_harness (name, NULL);
+
+  gst_harness_play (h);
+  check_prompt_stop (h);
+  gst_harness_teardown (h);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_prompt_stop_waiting_for_frame)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  GstBuffer *b;
+
+  gst_harness_play (h);
+  publish_pattern (w, 1, 0);
+  b = gst_harness_pull (h);
+  gst_buffer_unref (b);
+  /* Now asleep on the futex for frame 2. */
+  check_prompt_stop (h);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  VzWriter *w;
+  volatile gint stop;
+} Spinner;
+
+static gpointer
+publish_fast (gpointer data)
+{
+  Spinner *s = data;
+  guint i = 0;
+  while (!g_atomic_int_get (&s->stop)) {
+    VzFrame f;
+    vz_writer_acquire (s->w, &f);
+    memset (f.data, (int) i++, 16);
+    vz_writer_publish (s->w, &f, 0, 0);
+    g_usleep (2000);
+  }
+  return NULL;
+}
+
+GST_START_TEST (test_max_framerate)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  Spinner sp = { w, 0 };
+  GThread *t;
+  GstCaps *caps;
+  gint n, d, pulled = 0;
+  gint64 t0;
+
+  g_object_set (h->element, "max-framerate", 20, 1, NULL);
+  gst_harness_play (h);
+  t = g_thread_new ("spin", publish_fast, &sp);
+  gst_buffer_unref (gst_harness_pull (h));
+  t0 = g_get_monotonic_time ();
+  while (g_get_monotonic_time () - t0 < G_USEC_PER_SEC) {
+    GstBuffer *b = gst_harness_try_pull (h);
+    if (b) {
+      pulled++;
+      fail_unless_equals_uint64 (GST_BUFFER_DURATION (b), GST_SECOND / 20);
+      gst_buffer_unref (b);
+    } else {
+      g_usleep (1000);
+    }
+  }
+  g_atomic_int_set (&sp.stop, 1);
+  g_thread_join (t);
+  GST_INFO ("pulled %d in 1 s at a 20 fps cap", pulled);
+  /* About 20: generous bounds, this checks the cap, not the timer. */
+  fail_unless (pulled >= 10 && pulled <= 24, "pulled %d", pulled);
+  fail_unless (stat_u64 (h, "frames-missed") > 50);
+  caps = current_caps (h);
+  fail_unless (gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
+          "max-framerate", &n, &d));
+  fail_unless_equals_int (n, 20);
+  fail_unless_equals_int (d, 1);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* ---- hostile segments ---- */
+
+typedef void (*Corrupt) (VzHeader * hdr, guint8 * base);
+
+/* A live writer's segment, corrupted through a second mapping. The
+ * element must post a clear error after its grace period and never read
+ * out of bounds (valgrind/ASan runs of this suite check the latter). */
+static void
+run_hostile (Corrupt corrupt, gboolean publish_first, const gchar * expect)
+{
+  gchar *name = unique_name ();
+  gchar *shm = g_strdup_printf ("/%s", name);
+  VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  GstBus *bus;
+  GstHarness *h = make_harness (name, &bus);
+  int fd = shm_open (shm, O_RDWR, 0);
+  guint8 *base;
+  gchar *err;
+
+  fail_unless (fd >= 0);
+  base = mmap (NULL, VZ_HEADER_SIZE * 2, PROT_READ | PROT_WRITE, MAP_SHARED,
+      fd, 0);
+  fail_unless (base != MAP_FAILED);
+  if (publish_first)
+    publish_pattern (w, 1, 0);
+  corrupt ((VzHeader *) base, base);
+  gst_harness_play (h);
+  err = pop_error (bus, 10 * GST_SECOND);
+  fail_unless (err != NULL, "no error for hostile segment (%s)", expect);
+  fail_unless (strstr (err, expect) != NULL, "'%s' lacks '%s'", err, expect);
+  g_free (err);
+  gst_harness_teardown (h);
+  munmap (base, VZ_HEADER_SIZE * 2);
+  close (fd);
+  vz_writer_close (w);
+  gst_object_unref (bus);
+  g_free (shm);
+  g_free (name);
+}
+
+static void
+bad_magic (VzHeader * h, guint8 * b)
+{
+  h->magic = 0x4141414141414141ull;
+}
+
+static void
+bad_version (VzHeader * h, guint8 * b)
+{
+  h->version = 7;
+}
+
+static void
+zero_slots (VzHeader * h, guint8 * b)
+{
+  h->slot_count = 0;
+}
+
+static void
+sizes_past_object (VzHeader * h, guint8 * b)
+{
+  h->slot_size = 1ull << 40;
+}
+
+static void
+total_past_object (VzHeader * h, guint8 * b)
+{
+  h->total_size += 4096;
+}
+
+static void
+overlapping_regions (VzHeader * h, guint8 * b)
+{
+  h->slots_offset = h->events_offset;
+}
+
+static void
+bad_event_area (VzHeader * h, guint8 * b)
+{
+  ((VzEventsHeader *) (b + VZ_HEADER_SIZE))->lane_capacity = 3;
+}
+
+static void
+latest_slot_out_of_range (VzHeader * h, guint8 * b)
+{
+  h->latest_slot = 9;
+}
+
+static void
+frame_wider_than_max (VzHeader * h, guint8 * b)
+{
+  h->slots[h->latest_slot].width = 17;
+}
+
+static void
+frame_stride_past_slot (VzHeader * h, guint8 * b)
+{
+  h->slots[h->latest_slot].stride = 1u << 30;
+}
+
+static void
+frame_unknown_format (VzHeader * h, guint8 * b)
+{
+  h->slots[h->latest_slot].format = 200;
+}
+
+GST_START_TEST (test_hostile_bad_magic)
+{
+  run_hostile (bad_magic, FALSE, "not a vizstream segment");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_bad_version)
+{
+  run_hostile (bad_version, FALSE, "protocol version 7");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_zero_slots)
+{
+  run_hostile (zero_slots, FALSE, "0 frame slots");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_sizes_past_object)
+{
+  run_hostile (sizes_past_object, FALSE, "impossible slot size");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_total_past_object)
+{
+  run_hostile (total_past_object, FALSE, "but the object has only");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_overlapping_regions)
+{
+  run_hostile (overlapping_regions, FALSE, "overlap");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_bad_event_area)
+{
+  run_hostile (bad_event_area, FALSE, "impossible event area");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_latest_slot)
+{
+  run_hostile (latest_slot_out_of_range, TRUE, "latest slot 9 out of range");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_frame_too_wide)
+{
+  run_hostile (frame_wider_than_max, TRUE, "is 17x16, outside");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_frame_stride)
+{
+  run_hostile (frame_stride_past_slot, TRUE, "has stride");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_frame_format)
+{
+  run_hostile (frame_unknown_format, TRUE, "unknown pixel format 200");
+}
+
+GST_END_TEST;
+
+/* Objects no live writer holds: empty, truncated. */
+static void
+run_raw_object (gsize size, const gchar * expect)
+{
+  gchar *name = unique_name ();
+  gchar *shm = g_strdup_printf ("/%s", name);
+  GstBus *bus;
+  GstHarness *h = make_harness (name, &bus);
+  int fd = shm_open (shm, O_RDWR | O_CREAT | O_EXCL, 0600);
+  gchar *err;
+  gint64 t0 = g_get_monotonic_time ();
+
+  fail_unless (fd >= 0);
+  if (size) {
+    guint64 magic = 0x004d5254535a4956ull;
+    fail_unless (ftruncate (fd, size) == 0);
+    fail_unless (pwrite (fd, &magic, 8, 0) == 8);
+  }
+  gst_harness_play (h);
+  err = pop_error (bus, 10 * GST_SECOND);
+  fail_unless (err != NULL);
+  fail_unless (strstr (err, expect) != NULL, "'%s' lacks '%s'", err, expect);
+  /* After the grace period for a renderer mid-creation, not before. */
+  fail_unless (g_get_monotonic_time () - t0 >= G_USEC_PER_SEC);
+  g_free (err);
+  gst_harness_teardown (h);
+  close (fd);
+  shm_unlink (shm);
+  gst_object_unref (bus);
+  g_free (shm);
+  g_free (name);
+}
+
+GST_START_TEST (test_hostile_empty_object)
+{
+  run_raw_object (0, "is empty");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_hostile_truncated_object)
+{
+  run_raw_object (100, "smaller than the 4096-byte header");
+}
+
+GST_END_TEST;
+
+static Suite *
+shmframesrc_suite (void)
+{
+  Suite *s = suite_create ("shmframesrc");
+  TCase *tc = tcase_create ("general");
+  TCase *hostile = tcase_create ("hostile");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_every_format);
+  tcase_add_test (tc, test_resize_renegotiates);
+  tcase_add_test (tc, test_flip_bottom_up);
+  tcase_add_test (tc, test_metas_and_timestamps);
+  tcase_add_test (tc, test_pts_increase_on_test_clock);
+  tcase_add_test (tc, test_only_newest_and_missed);
+  tcase_add_test (tc, test_waits_for_renderer);
+  tcase_add_test (tc, test_renderer_restart);
+  tcase_add_test (tc, test_eos_when_not_keep_waiting);
+  tcase_add_test (tc, test_renderer_timeout);
+  tcase_add_test (tc, test_no_segment_name);
+  tcase_add_test (tc, test_prompt_stop_absent);
+  tcase_add_test (tc, test_prompt_stop_waiting_for_frame);
+  tcase_add_test (tc, test_max_framerate);
+
+  suite_add_tcase (s, hostile);
+  tcase_add_test (hostile, test_hostile_bad_magic);
+  tcase_add_test (hostile, test_hostile_bad_version);
+  tcase_add_test (hostile, test_hostile_zero_slots);
+  tcase_add_test (hostile, test_hostile_sizes_past_object);
+  tcase_add_test (hostile, test_hostile_total_past_object);
+  tcase_add_test (hostile, test_hostile_overlapping_regions);
+  tcase_add_test (hostile, test_hostile_bad_event_area);
+  tcase_add_test (hostile, test_hostile_latest_slot);
+  tcase_add_test (hostile, test_hostile_frame_too_wide);
+  tcase_add_test (hostile, test_hostile_frame_stride);
+  tcase_add_test (hostile, test_hostile_frame_format);
+  tcase_add_test (hostile, test_hostile_empty_object);
+  tcase_add_test (hostile, test_hostile_truncated_object);
+  return s;
+}
+
+GST_CHECK_MAIN (shmframesrc);

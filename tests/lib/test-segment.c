@@ -1,0 +1,680 @@
+/* Unit tests of the renderer-side library: writer, reader, limits,
+ * leftovers, wake-ups. Real shared memory; forked processes where a
+ * process boundary matters.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define _GNU_SOURCE
+#include <vizstream.h>
+#include "vz-protocol.h"
+
+#include <glib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static gchar *
+unique_name (const gchar * what)
+{
+  static int counter;
+  return g_strdup_printf ("vz-test-%s-%d-%d", what, (int) getpid (),
+      ++counter);
+}
+
+static VzWriter *
+make_writer (const gchar * name, guint w, guint h, VzFormat format)
+{
+  VzWriterConfig c = { 0 };
+  VzWriter *writer = NULL;
+  int rc;
+
+  c.max_width = w;
+  c.max_height = h;
+  c.format = format;
+  rc = vz_writer_create (name, &c, &writer);
+  g_assert_cmpint (rc, ==, VZ_OK);
+  g_assert_nonnull (writer);
+  return writer;
+}
+
+static void
+fill_pattern (guint8 * data, guint w, guint h, guint stride, guint bpp,
+    guint seed)
+{
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w * bpp; x++)
+      data[(gsize) y * stride + x] = (guint8) (seed + y * 7 + x * 3);
+}
+
+static void
+test_formats_roundtrip (void)
+{
+  for (int fmt = VZ_FORMAT_RGBA; fmt <= VZ_FORMAT_LAST; fmt++) {
+    gchar *name = unique_name ("fmt");
+    guint bpp = vz_format_bytes_per_pixel (fmt);
+    guint w = 37, h = 21;       /* odd sizes: strides get padded */
+    VzWriter *writer = make_writer (name, w, h, fmt);
+    VzReader *reader = NULL;
+    VzFrame f, r;
+    guint8 *out;
+    gsize out_stride = (gsize) w * bpp;
+
+    g_assert_nonnull (vz_format_name (fmt));
+    g_assert_cmpint (vz_format_from_name (vz_format_name (fmt)), ==, fmt);
+    g_assert_cmpint (vz_writer_acquire (writer, &f), ==, VZ_OK);
+    g_assert_cmpuint (f.stride, ==, vz_default_stride (fmt, w));
+    g_assert_cmpuint (f.stride % 4, ==, 0);
+    fill_pattern (f.data, w, h, f.stride, bpp, fmt);
+    g_assert_cmpint (vz_writer_publish (writer, &f, 1234, 0), ==, VZ_OK);
+    g_assert_cmpuint (f.frame_number, ==, 1);
+
+    g_assert_cmpint (vz_reader_open (name, 0, &reader), ==, VZ_OK);
+    g_assert_cmpint (vz_reader_peek (reader, &r), ==, VZ_OK);
+    g_assert_cmpuint (r.width, ==, w);
+    g_assert_cmpuint (r.height, ==, h);
+    g_assert_cmpint (r.format, ==, fmt);
+    g_assert_cmpuint (r.frame_number, ==, 1);
+    g_assert_cmpuint (r.timestamp_ns, ==, 1234);
+    g_assert_cmpuint (r.publish_ns, ==, f.publish_ns);
+    g_assert_cmpuint (r.publish_unix_ns, ==, f.publish_unix_ns);
+    out = g_malloc0 (out_stride * h);
+    g_assert_cmpint (vz_reader_copy (reader, &r, out, out_stride, 0), ==,
+        VZ_OK);
+    for (guint y = 0; y < h; y++)
+      g_assert_cmpmem (out + y * out_stride, w * bpp,
+          (guint8 *) f.data + (gsize) y * f.stride, w * bpp);
+    g_free (out);
+    vz_reader_close (reader);
+    vz_writer_close (writer);
+    g_free (name);
+  }
+}
+
+static void
+test_bad_arguments (void)
+{
+  VzWriterConfig c = { 0 };
+  VzWriter *w = NULL;
+  VzReader *r = NULL;
+
+  c.max_width = 64;
+  c.max_height = 64;
+  c.format = VZ_FORMAT_RGBA;
+  g_assert_cmpint (vz_writer_create ("", &c, &w), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_cmpint (vz_writer_create ("a/b", &c, &w), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (vz_last_error (), "'/'"));
+  c.slot_count = 1;
+  g_assert_cmpint (vz_writer_create ("vz-test-x", &c, &w), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (vz_last_error (), "slot count 1"));
+  c.slot_count = 0;
+  c.max_width = 20000;
+  g_assert_cmpint (vz_writer_create ("vz-test-x", &c, &w), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  c.max_width = 64;
+  c.format = 99;
+  g_assert_cmpint (vz_writer_create ("vz-test-x", &c, &w), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  c.format = VZ_FORMAT_RGBA;
+  c.lane_capacity = 100;
+  g_assert_cmpint (vz_writer_create ("vz-test-x", &c, &w), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_null (w);
+  g_assert_cmpint (vz_reader_open ("vz-test-does-not-exist", 0, &r), ==,
+      VZ_ERR_NOT_FOUND);
+  g_assert_null (r);
+  g_assert_cmpint (vz_format_from_name ("YUY2"), ==, VZ_FORMAT_UNKNOWN);
+  g_assert_cmpstr (vz_strerror (VZ_ERR_TORN), !=, "unknown error");
+}
+
+static void
+test_mode_and_unlink (void)
+{
+  gchar *name = unique_name ("mode");
+  gchar *path = g_strdup_printf ("/dev/shm/%s", name);
+  VzWriter *w;
+  struct stat st;
+  mode_t old = umask (0);       /* a careless umask must not widen it */
+
+  w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  umask (old);
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  vz_writer_close (w);
+  g_assert_cmpint (stat (path, &st), ==, -1);
+  g_assert_cmpint (errno, ==, ENOENT);
+  g_free (path);
+  g_free (name);
+}
+
+static void
+test_busy_and_leftover (void)
+{
+  gchar *name = unique_name ("leftover");
+  VzWriterConfig c = {.max_width = 32,.max_height = 32,.format =
+        VZ_FORMAT_RGBA
+  };
+  VzWriter *w = make_writer (name, 32, 32, VZ_FORMAT_RGBA), *w2 = NULL;
+  int pipefd[2], status;
+  pid_t pid;
+  char ch;
+
+  /* A live renderer keeps its name, and the message names its pid. */
+  g_assert_cmpint (vz_writer_create (name, &c, &w2), ==, VZ_ERR_BUSY);
+  g_assert_nonnull (strstr (vz_last_error (), "live renderer"));
+  {
+    gchar *pidstr = g_strdup_printf ("pid %d", (int) getpid ());
+    g_assert_nonnull (strstr (vz_last_error (), pidstr));
+    g_free (pidstr);
+  }
+  vz_writer_close (w);
+
+  /* A renderer killed without closing leaves its object behind... */
+  g_assert_cmpint (pipe (pipefd), ==, 0);
+  pid = fork ();
+  if (pid == 0) {
+    VzWriter *cw = NULL;
+    if (vz_writer_create (name, &c, &cw) != VZ_OK)
+      _exit (1);
+    if (write (pipefd[1], "x", 1) != 1)
+      _exit (1);
+    pause ();
+    _exit (0);
+  }
+  g_assert_cmpint (read (pipefd[0], &ch, 1), ==, 1);
+  kill (pid, SIGKILL);
+  waitpid (pid, &status, 0);
+  close (pipefd[0]);
+  close (pipefd[1]);
+  {
+    gchar *path = g_strdup_printf ("/dev/shm/%s", name);
+    g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+    g_free (path);
+  }
+  /* ...which readers call gone, and a new renderer replaces. */
+  {
+    VzReader *r = NULL;
+    g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_ERR_GONE);
+  }
+  g_assert_cmpint (vz_writer_create (name, &c, &w2), ==, VZ_OK);
+  vz_writer_close (w2);
+  g_free (name);
+}
+
+static void
+test_foreign_object_kept (void)
+{
+  gchar *name = unique_name ("foreign");
+  gchar *shm = g_strdup_printf ("/%s", name);
+  VzWriterConfig c = {.max_width = 8,.max_height = 8,.format = VZ_FORMAT_RGBA
+  };
+  VzWriter *w = NULL;
+  int fd = shm_open (shm, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "not ours, keep it", 17), ==, 17);
+  g_assert_cmpint (vz_writer_create (name, &c, &w), ==, VZ_ERR_EXISTS);
+  g_assert_nonnull (strstr (vz_last_error (), "not a vizstream segment"));
+  /* Still there, untouched. */
+  {
+    struct stat st;
+    g_assert_cmpint (fstat (fd, &st), ==, 0);
+    g_assert_cmpint (st.st_size, ==, 17);
+  }
+  close (fd);
+  shm_unlink (shm);
+  g_free (shm);
+  g_free (name);
+}
+
+static void
+test_close_keeps_newer_segment (void)
+{
+  gchar *name = unique_name ("newer");
+  gchar *shm = g_strdup_printf ("/%s", name);
+  VzWriter *old = make_writer (name, 8, 8, VZ_FORMAT_RGBA), *newer;
+  VzReader *r = NULL;
+
+  /* Someone unlinks the name and a new renderer takes it... */
+  shm_unlink (shm);
+  newer = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  /* ...then the old one closes: the new segment must stay. */
+  vz_writer_close (old);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  vz_reader_close (r);
+  vz_writer_close (newer);
+  g_free (shm);
+  g_free (name);
+}
+
+static void
+test_writer_state_errors (void)
+{
+  gchar *name = unique_name ("state");
+  VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  VzFrame f, g;
+  guint8 src[16 * 16 * 4];
+
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_acquire (w, &g), ==, VZ_ERR_STATE);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0x80), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_cmpint (vz_writer_cancel (w, &f), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_ERR_STATE);
+  g_assert_cmpuint (vz_writer_frames_published (w), ==, 0);
+  g_assert_cmpint (vz_writer_publish_copy (w, src, 10, 0, 0, NULL), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_cmpint (vz_writer_publish_copy (w, src, 64, 0, 0, NULL), ==,
+      VZ_OK);
+  g_assert_cmpuint (vz_writer_frames_published (w), ==, 1);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+static void
+test_resize (void)
+{
+  gchar *name = unique_name ("resize");
+  VzWriter *w = make_writer (name, 64, 48, VZ_FORMAT_RGBA);
+  VzReader *r = NULL;
+  VzFrame f, p;
+
+  g_assert_cmpint (vz_writer_set_frame_format (w, 65, 48, VZ_FORMAT_RGBA,
+          0), ==, VZ_ERR_TOO_LARGE);
+  g_assert_cmpint (vz_writer_set_frame_format (w, 64, 48, VZ_FORMAT_RGBA,
+          64 * 4 + 4), ==, VZ_ERR_TOO_LARGE);
+  g_assert_cmpint (vz_writer_set_frame_format (w, 20, 10, VZ_FORMAT_RGBA,
+          20 * 4 - 1), ==, VZ_ERR_INVALID_ARGUMENT);
+  g_assert_cmpint (vz_writer_set_frame_format (w, 20, 10, VZ_FORMAT_RGB,
+          0), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.width, ==, 20);
+  g_assert_cmpuint (f.stride, ==, 60);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpuint (p.width, ==, 20);
+  g_assert_cmpuint (p.height, ==, 10);
+  g_assert_cmpint (p.format, ==, VZ_FORMAT_RGB);
+  /* A custom, wider stride is carried as is. */
+  g_assert_cmpint (vz_writer_set_frame_format (w, 30, 30, VZ_FORMAT_GRAY8,
+          64), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpuint (p.stride, ==, 64);
+  g_assert_cmpuint (p.frame_number, ==, 2);
+  vz_reader_close (r);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+static void
+test_flip (void)
+{
+  gchar *name = unique_name ("flip");
+  guint w = 5, h = 4;
+  VzWriter *wr = make_writer (name, w, h, VZ_FORMAT_RGBA);
+  VzReader *r = NULL;
+  VzFrame f, p;
+  guint8 out[5 * 4 * 4];
+
+  g_assert_cmpint (vz_writer_acquire (wr, &f), ==, VZ_OK);
+  for (guint y = 0; y < h; y++)
+    memset ((guint8 *) f.data + y * f.stride, (int) (y + 1), w * 4);
+  g_assert_cmpint (vz_writer_publish (wr, &f, 0, VZ_FRAME_BOTTOM_UP), ==,
+      VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpuint (p.flags, ==, VZ_FRAME_BOTTOM_UP);
+  g_assert_cmpint (vz_reader_copy (r, &p, out, w * 4, VZ_COPY_TOP_DOWN), ==,
+      VZ_OK);
+  for (guint y = 0; y < h; y++)
+    g_assert_cmpuint (out[y * w * 4], ==, h - y);
+  /* Without the flag the rows stay as stored. */
+  g_assert_cmpint (vz_reader_copy (r, &p, out, w * 4, 0), ==, VZ_OK);
+  for (guint y = 0; y < h; y++)
+    g_assert_cmpuint (out[y * w * 4], ==, y + 1);
+  vz_reader_close (r);
+  vz_writer_close (wr);
+  g_free (name);
+}
+
+static void
+test_torn_detected (void)
+{
+  gchar *name = unique_name ("torn");
+  VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  VzReader *r = NULL;
+  VzFrame f, p;
+  guint8 out[16 * 16 * 4];
+
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  /* The writer goes round the ring (3 slots) and reuses p's slot while
+   * the reader is (notionally) still copying: the copy must say so. */
+  for (int i = 0; i < 2; i++) {
+    g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+    g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  }
+  g_assert_cmpint (vz_reader_copy (r, &p, out, 64, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.slot, ==, p.slot);
+  g_assert_cmpint (vz_reader_copy (r, &p, out, 64, 0), ==, VZ_ERR_TORN);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_copy (r, &p, out, 64, 0), ==, VZ_ERR_TORN);
+  /* Peeking again gives the newest, which copies fine. */
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpuint (p.frame_number, ==, 4);
+  g_assert_cmpint (vz_reader_copy (r, &p, out, 64, 0), ==, VZ_OK);
+  vz_reader_close (r);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+typedef struct
+{
+  VzWriter *w;
+  guint delay_ms;
+} PublishLater;
+
+static gpointer
+publish_later (gpointer data)
+{
+  PublishLater *pl = data;
+  VzFrame f;
+
+  g_usleep (pl->delay_ms * 1000);
+  vz_writer_acquire (pl->w, &f);
+  vz_writer_publish (pl->w, &f, 0, 0);
+  return NULL;
+}
+
+static gpointer
+interrupt_later (gpointer data)
+{
+  g_usleep (50 * 1000);
+  vz_reader_interrupt (data);
+  return NULL;
+}
+
+static void
+test_wait (void)
+{
+  gchar *name = unique_name ("wait");
+  VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  VzReader *r = NULL;
+  PublishLater pl = { w, 80 };
+  GThread *t;
+  gint64 t0;
+
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  /* Nothing published: a timeout, on time. */
+  t0 = g_get_monotonic_time ();
+  g_assert_cmpint (vz_reader_wait (r, 0, 30 * 1000000ll), ==,
+      VZ_ERR_TIMEOUT);
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 29000);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 500000);
+  g_assert_cmpint (vz_reader_peek (r, &(VzFrame) {
+              0}), ==, VZ_ERR_NO_FRAME);
+
+  /* A publish from another thread wakes the sleeper. */
+  t = g_thread_new ("pub", publish_later, &pl);
+  t0 = g_get_monotonic_time ();
+  g_assert_cmpint (vz_reader_wait (r, 0, 5 * 1000000000ll), ==, VZ_OK);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * 1000000);
+  g_thread_join (t);
+  /* Already newer than 0: no sleep at all. */
+  g_assert_cmpint (vz_reader_wait (r, 0, 0), ==, VZ_OK);
+
+  /* Interrupt from another thread, promptly; sticky until cleared. */
+  t = g_thread_new ("int", interrupt_later, r);
+  t0 = g_get_monotonic_time ();
+  g_assert_cmpint (vz_reader_wait (r, 1, -1), ==, VZ_ERR_INTERRUPTED);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 1000000);
+  g_thread_join (t);
+  g_assert_cmpint (vz_reader_wait (r, 1, 10000000), ==, VZ_ERR_INTERRUPTED);
+  vz_reader_clear_interrupt (r);
+  g_assert_cmpint (vz_reader_wait (r, 1, 10000000), ==, VZ_ERR_TIMEOUT);
+
+  /* A clean close is reported as closed. */
+  vz_writer_close (w);
+  g_assert_cmpint (vz_reader_wait (r, 1, -1), ==, VZ_ERR_CLOSED);
+  g_assert_cmpint (vz_reader_check_writer (r), ==, VZ_ERR_CLOSED);
+  vz_reader_close (r);
+  g_free (name);
+}
+
+static void
+test_writer_death_seen_by_waiter (void)
+{
+  gchar *name = unique_name ("death");
+  VzWriterConfig c = {.max_width = 16,.max_height = 16,.format =
+        VZ_FORMAT_RGBA
+  };
+  VzReader *r = NULL;
+  int pipefd[2], status;
+  pid_t pid;
+  char ch;
+  gint64 t0;
+
+  g_assert_cmpint (pipe (pipefd), ==, 0);
+  pid = fork ();
+  if (pid == 0) {
+    VzWriter *cw = NULL;
+    if (vz_writer_create (name, &c, &cw) != VZ_OK)
+      _exit (1);
+    if (write (pipefd[1], "x", 1) != 1)
+      _exit (1);
+    pause ();
+    _exit (0);
+  }
+  g_assert_cmpint (read (pipefd[0], &ch, 1), ==, 1);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_check_writer (r), ==, VZ_OK);
+  kill (pid, SIGKILL);
+  waitpid (pid, &status, 0);
+  /* No frame will ever wake us: the liveness check must. */
+  t0 = g_get_monotonic_time ();
+  g_assert_cmpint (vz_reader_wait (r, 0, -1), ==, VZ_ERR_GONE);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 1000000);
+  vz_reader_close (r);
+  close (pipefd[0]);
+  close (pipefd[1]);
+  {
+    gchar *shm = g_strdup_printf ("/%s", name);
+    shm_unlink (shm);
+    g_free (shm);
+  }
+  g_free (name);
+}
+
+static void
+test_replaced_segment_is_gone (void)
+{
+  gchar *name = unique_name ("replaced");
+  gchar *shm = g_strdup_printf ("/%s", name);
+  VzWriter *old = make_writer (name, 8, 8, VZ_FORMAT_RGBA), *newer;
+  VzReader *r = NULL;
+
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  shm_unlink (shm);
+  /* Unlinked but its renderer is alive: still usable. */
+  g_assert_cmpint (vz_reader_check_writer (r), ==, VZ_OK);
+  newer = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  /* The name now denotes another segment: this one is history. */
+  g_assert_cmpint (vz_reader_check_writer (r), ==, VZ_ERR_GONE);
+  g_assert_nonnull (strstr (vz_last_error (), "replaced"));
+  vz_reader_close (r);
+  vz_writer_close (old);
+  vz_writer_close (newer);
+  g_free (shm);
+  g_free (name);
+}
+
+static void
+test_several_readers (void)
+{
+  gchar *name = unique_name ("readers");
+  VzWriter *w = make_writer (name, 32, 32, VZ_FORMAT_BGRA);
+  VzReader *r[4];
+  VzFrame f, p;
+  guint8 out[32 * 32 * 4];
+
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpint (vz_reader_open (name, 0, &r[i]), ==, VZ_OK);
+  for (int n = 1; n <= 10; n++) {
+    g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+    memset (f.data, n, (gsize) f.stride * f.height);
+    g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+    for (int i = 0; i < 4; i++) {
+      g_assert_cmpint (vz_reader_wait (r[i], n - 1, 0), ==, VZ_OK);
+      g_assert_cmpint (vz_reader_peek (r[i], &p), ==, VZ_OK);
+      g_assert_cmpuint (p.frame_number, ==, n);
+      g_assert_cmpint (vz_reader_copy (r[i], &p, out, 128, 0), ==, VZ_OK);
+      g_assert_cmpuint (out[0], ==, n);
+      g_assert_cmpuint (out[sizeof out - 1], ==, n);
+    }
+  }
+  for (int i = 0; i < 4; i++)
+    vz_reader_close (r[i]);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+static void
+test_info (void)
+{
+  gchar *name = unique_name ("info");
+  VzWriterConfig c = {.max_width = 100,.max_height = 50,.format =
+        VZ_FORMAT_RGB,.slot_count = 5,.event_lanes = 3,.lane_capacity = 64
+  };
+  VzWriter *w = NULL;
+  VzReader *r = NULL;
+  VzSegmentInfo info;
+
+  g_assert_cmpint (vz_writer_create (name, &c, &w), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  vz_reader_get_info (r, &info);
+  g_assert_cmpuint (info.max_width, ==, 100);
+  g_assert_cmpuint (info.max_height, ==, 50);
+  g_assert_cmpint (info.default_format, ==, VZ_FORMAT_RGB);
+  g_assert_cmpuint (info.slot_count, ==, 5);
+  g_assert_cmpuint (info.slot_size, ==, 16384);      /* 300*50 -> pages */
+  g_assert_cmpuint (info.writer_pid, ==, getpid ());
+  g_assert_cmpuint (info.event_lanes, ==, 3);
+  g_assert_cmpuint (info.lane_capacity, ==, 64);
+  vz_reader_close (r);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+/* The writer steers clear of a slot a reader leased, and falls back to
+ * overwriting when every other slot is leased: it never waits. */
+static void
+test_writer_avoids_leased_slot (void)
+{
+  gchar *name = unique_name ("lease");
+  gchar *shm = g_strdup_printf ("/%s", name);
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  int fd = shm_open (shm, O_RDWR, 0);
+  VzHeader *hdr;
+  VzFrame f;
+
+  g_assert_cmpint (fd, >=, 0);
+  hdr = mmap (NULL, VZ_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+      0);
+  g_assert_true (hdr != MAP_FAILED);
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.slot, ==, 0);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  /* Slot 1 would be next; a reader holds it. */
+  hdr->slot_lease_ns[1] = vz_monotonic_ns () + 10 * 1000000000ull;
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.slot, ==, 2);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  /* Now 0 is free again. */
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.slot, ==, 0);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  /* Both others leased: overwrite the next one rather than wait. */
+  hdr->slot_lease_ns[2] = vz_monotonic_ns () + 10 * 1000000000ull;
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.slot, ==, 1);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  /* An expired lease (a reader that died mid-copy) pins nothing. */
+  hdr->slot_lease_ns[2] = vz_monotonic_ns () - 1;
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.slot, ==, 2);
+  vz_writer_cancel (w, &f);
+  munmap (hdr, VZ_HEADER_SIZE);
+  close (fd);
+  vz_writer_close (w);
+  g_free (shm);
+  g_free (name);
+}
+
+/* A reader that leases (opened with VZ_READER_EVENTS) gives the lease back
+ * after its copy. */
+static void
+test_reader_lease_released (void)
+{
+  gchar *name = unique_name ("lease-rel");
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  VzReader *r = NULL;
+  VzFrame f, p;
+  guint8 out[8 * 8 * 4];
+  gchar *shm = g_strdup_printf ("/%s", name);
+  int fd = shm_open (shm, O_RDONLY, 0);
+  const VzHeader *hdr = mmap (NULL, VZ_HEADER_SIZE, PROT_READ, MAP_SHARED,
+      fd, 0);
+
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, VZ_READER_EVENTS, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_copy (r, &p, out, 32, 0), ==, VZ_OK);
+  g_assert_cmpuint (hdr->slot_lease_ns[p.slot], ==, 0);
+  vz_reader_close (r);
+  munmap ((void *) hdr, VZ_HEADER_SIZE);
+  close (fd);
+  vz_writer_close (w);
+  g_free (shm);
+  g_free (name);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/segment/formats-roundtrip", test_formats_roundtrip);
+  g_test_add_func ("/segment/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/segment/mode-and-unlink", test_mode_and_unlink);
+  g_test_add_func ("/segment/busy-and-leftover", test_busy_and_leftover);
+  g_test_add_func ("/segment/foreign-object-kept", test_foreign_object_kept);
+  g_test_add_func ("/segment/close-keeps-newer",
+      test_close_keeps_newer_segment);
+  g_test_add_func ("/segment/writer-state-errors", test_writer_state_errors);
+  g_test_add_func ("/segment/resize", test_resize);
+  g_test_add_func ("/segment/flip", test_flip);
+  g_test_add_func ("/segment/torn-detected", test_torn_detected);
+  g_test_add_func ("/segment/wait", test_wait);
+  g_test_add_func ("/segment/writer-death", test_writer_death_seen_by_waiter);
+  g_test_add_func ("/segment/replaced", test_replaced_segment_is_gone);
+  g_test_add_func ("/segment/several-readers", test_several_readers);
+  g_test_add_func ("/segment/info", test_info);
+  g_test_add_func ("/segment/writer-avoids-leased-slot",
+      test_writer_avoids_leased_slot);
+  g_test_add_func ("/segment/reader-lease-released",
+      test_reader_lease_released);
+  return g_test_run ();
+}
