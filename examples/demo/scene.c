@@ -32,6 +32,7 @@ struct Scene
   int *cell_head, *next;
   /* per-frame projection scratch */
   float *sx, *sy, *sdepth;
+  Vec3 anchor[CLUSTERS];        /* where each cluster gathers */
   float temperature;
 };
 
@@ -105,6 +106,14 @@ scene_new (unsigned nodes, uint32_t seed)
       }
     }
   }
+  /* Cluster anchors spread over a sphere (a golden-angle spiral). */
+  for (unsigned c = 0; c < CLUSTERS; c++) {
+    float y = 1.0f - 2.0f * (c + 0.5f) / CLUSTERS;
+    float rad = sqrtf (1.0f - y * y), phi = 2.39996f * c;
+    s->anchor[c].x = 1.1f * rad * cosf (phi);
+    s->anchor[c].y = 1.1f * y;
+    s->anchor[c].z = 1.1f * rad * sinf (phi);
+  }
   s->temperature = 1.0f;
   return s;
 }
@@ -149,7 +158,7 @@ layout_step (Scene * s)
 {
   const float cutoff = 2.0f * WORLD / GRID;
   const float repulse = 0.0009f, spring = 0.02f, rest = 0.12f;
-  const float gravity = 0.004f, damping = 0.82f;
+  const float gravity = 0.006f, damping = 0.82f;
   unsigned n = s->n;
 
   for (unsigned c = 0; c < GRID * GRID * GRID; c++)
@@ -188,9 +197,12 @@ layout_step (Scene * s)
             f.z += repulse * ddz / d2;
           }
         }
-    s->vel[i].x += f.x - gravity * p.x;
-    s->vel[i].y += f.y - gravity * p.y;
-    s->vel[i].z += f.z - gravity * p.z;
+    {
+      const Vec3 *a = &s->anchor[s->cluster[i]];
+      s->vel[i].x += f.x + gravity * (a->x - p.x);
+      s->vel[i].y += f.y + gravity * (a->y - p.y);
+      s->vel[i].z += f.z + gravity * (a->z - p.z);
+    }
   }
   /* Springs. */
   for (unsigned e = 0; e < s->n_edges; e++) {
@@ -371,7 +383,7 @@ scene_render (const Scene * s, const SceneView * v, uint8_t * data,
   Canvas c = { data, width, height, stride, packing_for (format) };
   float cy_ = cosf (v->yaw), sy_ = sinf (v->yaw);
   float cp = cosf (v->pitch), sp = sinf (v->pitch);
-  float scale = 0.45f * (float) height * v->zoom;
+  float scale = 0.34f * (float) height * v->zoom;
   float ox = width * 0.5f + v->pan_x * height;
   float oy = height * 0.5f + v->pan_y * height;
   Scene *m = (Scene *) s;       /* projection scratch only */
@@ -394,7 +406,7 @@ scene_render (const Scene * s, const SceneView * v, uint8_t * data,
   for (unsigned e = 0; e < s->n_edges; e++) {
     unsigned a = s->edges[e][0], b = s->edges[e][1];
     const uint8_t *pc = palette[s->cluster[a]];
-    uint8_t dim[3] = { pc[0] / 3, pc[1] / 3, pc[2] / 3 };
+    uint8_t dim[3] = { pc[0] / 2, pc[1] / 2, pc[2] / 2 };
     draw_line (&c, (int) m->sx[a], (int) m->sy[a], (int) m->sx[b],
         (int) m->sy[b], dim);
   }
