@@ -221,6 +221,92 @@ int vz_reader_copy (VzReader * reader, const VzFrame * frame, void *dst,
  * VZ_ERR_GONE (died, or the name now belongs to a new segment). */
 int vz_reader_check_writer (VzReader * reader);
 
+/* ------------------------------------------------------------------ */
+/* Events: from producers (viewers, pipelines) to the renderer        */
+/* ------------------------------------------------------------------ */
+
+typedef enum
+{
+  VZ_EVENT_POINTER_MOVE = 1,
+  VZ_EVENT_BUTTON_PRESS = 2,
+  VZ_EVENT_BUTTON_RELEASE = 3,
+  VZ_EVENT_WHEEL = 4,
+  VZ_EVENT_KEY_PRESS = 5,
+  VZ_EVENT_KEY_RELEASE = 6,
+  VZ_EVENT_TOUCH_DOWN = 7,
+  VZ_EVENT_TOUCH_MOTION = 8,
+  VZ_EVENT_TOUCH_UP = 9,
+  VZ_EVENT_RESIZE_REQUEST = 10,
+  VZ_EVENT_CUSTOM = 11,
+  VZ_EVENT_LAST = VZ_EVENT_CUSTOM
+} VzEventType;
+
+/* Modifier state bits (GStreamer's GstNavigationModifierType names). */
+#define VZ_MOD_SHIFT 0x1u
+#define VZ_MOD_CONTROL 0x2u
+#define VZ_MOD_ALT 0x4u         /* mod1-mask */
+#define VZ_MOD_META 0x8u
+#define VZ_MOD_BUTTON1 0x100u   /* button1-mask .. button5-mask */
+#define VZ_MOD_BUTTON2 0x200u
+#define VZ_MOD_BUTTON3 0x400u
+#define VZ_MOD_BUTTON4 0x800u
+#define VZ_MOD_BUTTON5 0x1000u
+#define VZ_MOD_ALL 0x1f0fu
+
+#define VZ_EVENT_TEXT_SIZE 160u /* key name or custom text, with its NUL */
+
+typedef struct
+{
+  VzEventType type;
+  uint32_t modifiers;           /* VZ_MOD_* */
+  uint64_t timestamp_ns;        /* CLOCK_MONOTONIC; 0 on push = now */
+  double x, y;                  /* frame pixels (pointer, touch, wheel) */
+  double delta_x, delta_y;      /* wheel */
+  double pressure;              /* touch, 0..1 */
+  uint32_t button;              /* 1-based (press, release) */
+  uint32_t viewer_id;           /* who sent it (0 = local) */
+  uint32_t touch_id;            /* touch identifier */
+  uint32_t width, height;       /* resize request */
+  char text[VZ_EVENT_TEXT_SIZE];        /* key name (X keysym) or custom */
+} VzEvent;
+
+const char *vz_event_type_name (VzEventType type);
+
+/* Producer side: claims a lane of the segment's event queue for as long
+ * as it lives. The reader must be opened with VZ_READER_EVENTS; one
+ * producer per reader. Never blocks. */
+typedef struct VzProducer VzProducer;
+
+/* VZ_ERR_BUSY when every lane has a live producer. */
+int vz_producer_new (VzReader * reader, VzProducer ** producer);
+/* Queue one event. When the renderer lags and the lane is full, events wait
+ * in the producer (pointer motion coalesced, the oldest motion dropped
+ * first, never a release) and go out with the next push or flush. */
+int vz_producer_push (VzProducer * producer, const VzEvent * event);
+/* Try again to hand over events held back by a full lane; returns how many
+ * are still held. */
+size_t vz_producer_flush (VzProducer * producer);
+void vz_producer_free (VzProducer * producer);
+
+/* Consumer side (the renderer). Events of one producer arrive in order;
+ * producers are merged by timestamp. Returns the number of events stored
+ * (0 if none), or a negative VzResult. */
+int vz_writer_poll_events (VzWriter * writer, VzEvent * events, size_t max);
+/* Sleep until an event is queued (futex) or timeout_ns passes (< 0:
+ * forever). VZ_OK or VZ_ERR_TIMEOUT. */
+int vz_writer_wait_events (VzWriter * writer, int64_t timeout_ns);
+
+typedef struct
+{
+  uint64_t received;            /* events handed to the renderer */
+  uint64_t dropped_motion;      /* coalesced or dropped by producers */
+  uint64_t dropped_other;
+  uint64_t rejected;            /* invalid records skipped */
+  uint32_t producers;           /* lanes with a live producer now */
+} VzEventStats;
+
+void vz_writer_event_stats (VzWriter * writer, VzEventStats * stats);
+
 #ifdef __cplusplus
 }
 #endif

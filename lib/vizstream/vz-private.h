@@ -46,6 +46,15 @@ typedef struct
   uint64_t lanes_offset;
 } VzLayout;
 
+/* The renderer's private view of the event queue (never trusted to shared
+ * memory, which producers can write). */
+typedef struct
+{
+  uint64_t head[VZ_MAX_LANES];
+  uint64_t received;
+  uint64_t rejected;
+} VzConsumerState;
+
 /* Compute the layout a writer creates for config (already defaulted). */
 int vz_layout_for_config (const VzWriterConfig * config, VzLayout * layout);
 

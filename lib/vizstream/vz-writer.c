@@ -32,6 +32,7 @@ struct VzWriter
   uint32_t width, height, stride;
   VzFormat format;
 
+  VzConsumerState consumer;
   int acquired_slot;            /* -1 when none */
   /* Private copies of what the writer alone changes, so that nothing
    * written into the shared header by another process can mislead it. */
@@ -502,6 +503,14 @@ vz_writer_close (VzWriter * w)
 
 /* For the event queue (vz-events.c). */
 uint8_t *vzi_writer_base (VzWriter * w, const VzLayout ** layout);
+VzConsumerState *vzi_writer_consumer (VzWriter * w, int *fd);
+
+VzConsumerState *
+vzi_writer_consumer (VzWriter * w, int *fd)
+{
+  *fd = w->fd;
+  return &w->consumer;
+}
 
 uint8_t *
 vzi_writer_base (VzWriter * w, const VzLayout ** layout)
