@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,12 @@ usage (FILE * out)
       "                       xBGR, RGB or BGR (default: RGBA)\n"
       "      --slots N        frame slots in the ring (default: 3)\n"
       "      --seed N         graph seed (default: 1)\n"
+      "  -p, --print-events   print every event received as a JSON line on\n"
+      "                       stdout (docs/events.md)\n"
       "  -q, --quiet          no status line\n"
+      "\nInteraction: left drag rotates, right or middle drag (or shift+left)\n"
+      "pans, the wheel zooms, 'r' resets the view, space pauses the layout,\n"
+      "'s' toggles the spin; a resize request changes the frame size.\n"
       "  -h, --help           this help\n");
 }
 
@@ -62,19 +68,102 @@ parse_uint (const char *s, unsigned long max, unsigned long *out)
   return true;
 }
 
+typedef struct
+{
+  bool rotating, panning;
+  double last_x, last_y;
+} Drag;
+
+static void
+apply_event (const VzEvent * e, SceneView * view, Drag * drag,
+    VzWriter * writer, VzFormat format, uint32_t height)
+{
+  switch (e->type) {
+    case VZ_EVENT_BUTTON_PRESS:
+    case VZ_EVENT_TOUCH_DOWN:
+      if (e->type == VZ_EVENT_TOUCH_DOWN
+          || (e->button == 1 && !(e->modifiers & VZ_MOD_SHIFT)))
+        drag->rotating = true;
+      else
+        drag->panning = true;
+      drag->last_x = e->x;
+      drag->last_y = e->y;
+      view->auto_spin = false;
+      break;
+    case VZ_EVENT_BUTTON_RELEASE:
+    case VZ_EVENT_TOUCH_UP:
+      drag->rotating = drag->panning = false;
+      break;
+    case VZ_EVENT_POINTER_MOVE:
+    case VZ_EVENT_TOUCH_MOTION:{
+      double dx = e->x - drag->last_x, dy = e->y - drag->last_y;
+      if (drag->rotating) {
+        view->yaw += (float) (dx * 0.01);
+        view->pitch += (float) (dy * 0.01);
+        if (view->pitch > 1.5f)
+          view->pitch = 1.5f;
+        if (view->pitch < -1.5f)
+          view->pitch = -1.5f;
+      } else if (drag->panning) {
+        view->pan_x += (float) (dx / height);
+        view->pan_y += (float) (dy / height);
+      }
+      drag->last_x = e->x;
+      drag->last_y = e->y;
+      break;
+    }
+    case VZ_EVENT_WHEEL:
+      view->zoom *= powf (1.1f, (float) -e->delta_y);
+      if (view->zoom < 0.2f)
+        view->zoom = 0.2f;
+      if (view->zoom > 10.0f)
+        view->zoom = 10.0f;
+      break;
+    case VZ_EVENT_KEY_PRESS:
+      if (strcmp (e->text, "r") == 0)
+        scene_view_reset (view);
+      else if (strcmp (e->text, "space") == 0)
+        view->paused = !view->paused;
+      else if (strcmp (e->text, "s") == 0)
+        view->auto_spin = !view->auto_spin;
+      break;
+    case VZ_EVENT_RESIZE_REQUEST:
+      if (vz_writer_set_frame_format (writer, e->width, e->height, format,
+              0) != VZ_OK)
+        fprintf (stderr, "vizstream-demo: resize refused: %s\n",
+            vz_last_error ());
+      break;
+    default:
+      break;
+  }
+}
+
+/* Take every queued event: print it if asked, apply it to the view. */
+static void
+handle_events (VzWriter * writer, SceneView * view, Drag * drag,
+    bool print, VzFormat format, uint32_t height)
+{
+  VzEvent events[64];
+  int n;
+
+  while ((n = vz_writer_poll_events (writer, events, 64)) > 0) {
+    for (int i = 0; i < n; i++) {
+      if (print) {
+        char json[512];
+        if (vz_event_to_json (&events[i], json, sizeof json) > 0)
+          puts (json);
+      }
+      apply_event (&events[i], view, drag, writer, format, height);
+    }
+    if (print)
+      fflush (stdout);
+  }
+}
+
 static uint64_t
 now_ns (void)
 {
   return vz_monotonic_ns ();
-}
-
-static void
-sleep_until (uint64_t t)
-{
-  struct timespec ts = {.tv_sec = t / 1000000000u,.tv_nsec = t % 1000000000u
-  };
-  while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR
-      && !stop_requested);
 }
 
 int
@@ -90,6 +179,7 @@ main (int argc, char **argv)
     {"slots", required_argument, NULL, 'L'},
     {"seed", required_argument, NULL, 'E'},
     {"quiet", no_argument, NULL, 'q'},
+    {"print-events", no_argument, NULL, 'p'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
   };
@@ -97,7 +187,8 @@ main (int argc, char **argv)
   unsigned long width = 1280, height = 720, fps = 30, frames = 0;
   unsigned long nodes = 3000, slots = 3, seed = 1;
   VzFormat format = VZ_FORMAT_RGBA;
-  bool quiet = false;
+  bool quiet = false, print_events = false;
+  Drag drag = { 0 };
   VzWriterConfig config = { 0 };
   VzWriter *writer = NULL;
   Scene *scene;
@@ -106,7 +197,7 @@ main (int argc, char **argv)
   uint64_t period, next, start, render_ns = 0, last_report;
   int c, rc, status = 0;
 
-  while ((c = getopt_long (argc, argv, "s:S:f:n:qh", opts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "s:S:f:n:pqh", opts, NULL)) != -1) {
     switch (c) {
       case 's':
         segment = optarg;
@@ -162,6 +253,9 @@ main (int argc, char **argv)
         break;
       case 'q':
         quiet = true;
+        break;
+      case 'p':
+        print_events = true;
         break;
       case 'h':
         usage (stdout);
@@ -236,7 +330,16 @@ main (int argc, char **argv)
     next += period;
     if (next < now_ns ())
       next = now_ns ();         /* behind: do not try to catch up */
-    sleep_until (next);
+    /* Until the next frame, sleep on the event queue: events are applied
+     * (and printed) as they come, not once a frame. */
+    handle_events (writer, &view, &drag, print_events, format,
+        (uint32_t) height);
+    while (!stop_requested && now_ns () < next) {
+      if (vz_writer_wait_events (writer, (int64_t) (next - now_ns ())) ==
+          VZ_OK)
+        handle_events (writer, &view, &drag, print_events, format,
+            (uint32_t) height);
+    }
   }
   if (rc != VZ_OK) {
     fprintf (stderr, "\nvizstream-demo: %s\n", vz_last_error ());

@@ -12,6 +12,13 @@
  * new frame is published, survives the renderer restarting under the same
  * name, and renegotiates caps when the renderer resizes.
  *
+ * Navigation events reaching it from downstream (a click or a key press in
+ * a video sink's window, or any element sending GstNavigation events) are
+ * written into the renderer's event queue, so `shmframesrc ! videoconvert !
+ * autovideosink` is an interactive viewer. Coordinates arrive in this
+ * element's frame pixels: elements that scale (videoscale) translate
+ * navigation events on their way upstream.
+ *
  * Each buffer carries the renderer's publish time as a
  * #GstReferenceTimestampMeta (`timestamp/x-unix`) and a custom meta named
  * `VizStreamFrameMeta` with the frame number; GST_BUFFER_OFFSET is the
@@ -31,6 +38,8 @@
 #include "gstvizstreamelements.h"
 
 #include <gst/video/video.h>
+#include <math.h>
+#include <string.h>
 #include <vizstream.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_shm_frame_src_debug);
@@ -105,7 +114,13 @@ struct _GstShmFrameSrc
   gboolean warned_absent;
   gboolean ever_connected;
 
+  /* navigation events -> the renderer's event queue; nav_lock is taken
+   * before the object lock */
+  GMutex nav_lock;
+  VzProducer *producer;
+
   /* statistics, under the object lock */
+  guint64 events_sent, events_dropped;
   guint64 frames_read;
   guint64 frames_missed;
   guint64 torn_retries;
@@ -136,6 +151,7 @@ static gboolean gst_shm_frame_src_set_caps (GstBaseSrc * bsrc,
 static gboolean gst_shm_frame_src_decide_allocation (GstBaseSrc * bsrc,
     GstQuery * query);
 static gboolean gst_shm_frame_src_query (GstBaseSrc * bsrc, GstQuery * query);
+static gboolean gst_shm_frame_src_event (GstBaseSrc * bsrc, GstEvent * event);
 static GstFlowReturn gst_shm_frame_src_create (GstPushSrc * psrc,
     GstBuffer ** buf);
 
@@ -213,7 +229,9 @@ gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
    * away), torn-retries (copies redone because the renderer reused the slot
    * meanwhile), resizes (caps renegotiations), renderer-connects,
    * last-frame-number, and the publish-to-push latency in ns:
-   * latency-last, latency-average, latency-max.
+   * latency-last, latency-average, latency-max; navigation events written
+   * to the renderer's queue (events-sent) and not (events-dropped: no
+   * renderer, no free lane, or an event that cannot be represented).
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
@@ -238,6 +256,7 @@ gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
   basesrc_class->decide_allocation =
       GST_DEBUG_FUNCPTR (gst_shm_frame_src_decide_allocation);
   basesrc_class->query = GST_DEBUG_FUNCPTR (gst_shm_frame_src_query);
+  basesrc_class->event = GST_DEBUG_FUNCPTR (gst_shm_frame_src_event);
   pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_shm_frame_src_create);
 
   GST_DEBUG_CATEGORY_INIT (gst_shm_frame_src_debug, "shmframesrc", 0,
@@ -253,6 +272,7 @@ gst_shm_frame_src_init (GstShmFrameSrc * self)
   self->max_fps_n = DEFAULT_MAX_FRAMERATE_N;
   self->max_fps_d = DEFAULT_MAX_FRAMERATE_D;
   g_cond_init (&self->cond);
+  g_mutex_init (&self->nav_lock);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -266,6 +286,7 @@ gst_shm_frame_src_finalize (GObject * object)
   g_free (self->segment);
   g_free (self->segment_name);
   g_cond_clear (&self->cond);
+  g_mutex_clear (&self->nav_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -285,7 +306,9 @@ gst_shm_frame_src_make_stats (GstShmFrameSrc * self)
       "latency-last", G_TYPE_UINT64, self->latency_last,
       "latency-average", G_TYPE_UINT64,
       self->frames_read ? self->latency_sum / self->frames_read : 0,
-      "latency-max", G_TYPE_UINT64, self->latency_max, NULL);
+      "latency-max", G_TYPE_UINT64, self->latency_max,
+      "events-sent", G_TYPE_UINT64, self->events_sent,
+      "events-dropped", G_TYPE_UINT64, self->events_dropped, NULL);
   GST_OBJECT_UNLOCK (self);
   return s;
 }
@@ -373,6 +396,7 @@ gst_shm_frame_src_start (GstBaseSrc * bsrc)
       gst_util_uint64_scale_int (GST_SECOND, self->max_fps_d,
       self->max_fps_n) : 0;
   self->frames_read = self->frames_missed = self->torn_retries = 0;
+  self->events_sent = self->events_dropped = 0;
   self->resizes = self->connects = 0;
   self->latency_last = self->latency_sum = self->latency_max = 0;
   self->flushing = FALSE;
@@ -395,11 +419,17 @@ gst_shm_frame_src_detach (GstShmFrameSrc * self)
 {
   VzReader *reader;
 
+  /* The producer lives in the reader's mapping: both go together, and
+   * not while a navigation event is being written. */
+  g_mutex_lock (&self->nav_lock);
+  vz_producer_free (self->producer);
+  self->producer = NULL;
   GST_OBJECT_LOCK (self);
   reader = self->reader;
   self->reader = NULL;
   GST_OBJECT_UNLOCK (self);
   vz_reader_close (reader);
+  g_mutex_unlock (&self->nav_lock);
 }
 
 static gboolean
@@ -604,6 +634,142 @@ gst_shm_frame_src_query (GstBaseSrc * bsrc, GstQuery * query)
     return TRUE;
   }
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
+}
+
+/* ---- navigation events -> the renderer's event queue ---- */
+
+static guint32
+gst_shm_frame_src_modifiers (GstNavigationModifierType m)
+{
+  guint32 out = 0;
+
+  if (m & GST_NAVIGATION_MODIFIER_SHIFT_MASK)
+    out |= VZ_MOD_SHIFT;
+  if (m & GST_NAVIGATION_MODIFIER_CONTROL_MASK)
+    out |= VZ_MOD_CONTROL;
+  if (m & GST_NAVIGATION_MODIFIER_MOD1_MASK)
+    out |= VZ_MOD_ALT;
+  if (m & GST_NAVIGATION_MODIFIER_META_MASK)
+    out |= VZ_MOD_META;
+  /* button1..5 masks sit at the same bits (8..12) in both. */
+  out |= (guint32) m & (VZ_MOD_BUTTON1 | VZ_MOD_BUTTON2 | VZ_MOD_BUTTON3 |
+      VZ_MOD_BUTTON4 | VZ_MOD_BUTTON5);
+  return out;
+}
+
+/* A GstNavigation event as a VzEvent; FALSE for kinds the queue does not
+ * carry (commands). */
+static gboolean
+gst_shm_frame_src_navigation_to_event (GstEvent * event, VzEvent * e)
+{
+  GstNavigationModifierType mods = 0;
+  const gchar *key = NULL;
+  gint button = 0;
+  guint id = 0;
+
+  memset (e, 0, sizeof *e);
+  switch (gst_navigation_event_get_type (event)) {
+    case GST_NAVIGATION_EVENT_MOUSE_MOVE:
+      e->type = VZ_EVENT_POINTER_MOVE;
+      gst_navigation_event_parse_mouse_move_event (event, &e->x, &e->y);
+      break;
+    case GST_NAVIGATION_EVENT_MOUSE_BUTTON_PRESS:
+    case GST_NAVIGATION_EVENT_MOUSE_BUTTON_RELEASE:
+      e->type = gst_navigation_event_get_type (event) ==
+          GST_NAVIGATION_EVENT_MOUSE_BUTTON_PRESS ? VZ_EVENT_BUTTON_PRESS :
+          VZ_EVENT_BUTTON_RELEASE;
+      gst_navigation_event_parse_mouse_button_event (event, &button, &e->x,
+          &e->y);
+      e->button = button > 0 ? (guint32) button : 0;
+      break;
+    case GST_NAVIGATION_EVENT_MOUSE_SCROLL:
+      e->type = VZ_EVENT_WHEEL;
+      gst_navigation_event_parse_mouse_scroll_event (event, &e->x, &e->y,
+          &e->delta_x, &e->delta_y);
+      break;
+    case GST_NAVIGATION_EVENT_KEY_PRESS:
+    case GST_NAVIGATION_EVENT_KEY_RELEASE:
+      e->type = gst_navigation_event_get_type (event) ==
+          GST_NAVIGATION_EVENT_KEY_PRESS ? VZ_EVENT_KEY_PRESS :
+          VZ_EVENT_KEY_RELEASE;
+      if (!gst_navigation_event_parse_key_event (event, &key) || key == NULL
+          || strlen (key) >= VZ_EVENT_TEXT_SIZE)
+        return FALSE;
+      g_strlcpy (e->text, key, sizeof e->text);
+      break;
+    case GST_NAVIGATION_EVENT_TOUCH_DOWN:
+    case GST_NAVIGATION_EVENT_TOUCH_MOTION:
+      e->type = gst_navigation_event_get_type (event) ==
+          GST_NAVIGATION_EVENT_TOUCH_DOWN ? VZ_EVENT_TOUCH_DOWN :
+          VZ_EVENT_TOUCH_MOTION;
+      gst_navigation_event_parse_touch_event (event, &id, &e->x, &e->y,
+          &e->pressure);
+      e->touch_id = id;
+      break;
+    case GST_NAVIGATION_EVENT_TOUCH_UP:
+      e->type = VZ_EVENT_TOUCH_UP;
+      gst_navigation_event_parse_touch_up_event (event, &id, &e->x, &e->y);
+      e->touch_id = id;
+      break;
+    default:
+      return FALSE;
+  }
+  if (gst_navigation_event_parse_modifier_state (event, &mods))
+    e->modifiers = gst_shm_frame_src_modifiers (mods);
+  if (!isfinite (e->pressure))
+    e->pressure = 0;
+  return TRUE;
+}
+
+static void
+gst_shm_frame_src_send_navigation (GstShmFrameSrc * self, GstEvent * event)
+{
+  VzEvent e;
+  gboolean sent = FALSE;
+  int rc = VZ_OK;
+
+  if (!gst_shm_frame_src_navigation_to_event (event, &e)) {
+    GST_DEBUG_OBJECT (self, "navigation event not carried: %" GST_PTR_FORMAT,
+        event);
+    return;
+  }
+  g_mutex_lock (&self->nav_lock);
+  GST_OBJECT_LOCK (self);
+  if (self->reader && self->producer == NULL) {
+    rc = vz_producer_new (self->reader, &self->producer);
+    if (rc != VZ_OK)
+      self->producer = NULL;
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (rc != VZ_OK)
+    GST_WARNING_OBJECT (self, "cannot send events to the renderer: %s",
+        vz_last_error ());
+  if (self->producer) {
+    rc = vz_producer_push (self->producer, &e);
+    sent = rc == VZ_OK;
+    if (!sent)
+      GST_WARNING_OBJECT (self, "event dropped: %s", vz_last_error ());
+  }
+  g_mutex_unlock (&self->nav_lock);
+
+  GST_OBJECT_LOCK (self);
+  if (sent)
+    self->events_sent++;
+  else
+    self->events_dropped++;
+  GST_OBJECT_UNLOCK (self);
+  GST_LOG_OBJECT (self, "%s %s at %.1f,%.1f", sent ? "sent" : "dropped",
+      vz_event_type_name (e.type), e.x, e.y);
+}
+
+static gboolean
+gst_shm_frame_src_event (GstBaseSrc * bsrc, GstEvent * event)
+{
+  if (GST_EVENT_TYPE (event) == GST_EVENT_NAVIGATION) {
+    gst_shm_frame_src_send_navigation (GST_SHM_FRAME_SRC (bsrc), event);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (parent_class)->event (bsrc, event);
 }
 
 /* ---- the streaming thread ---- */

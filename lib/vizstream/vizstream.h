@@ -272,6 +272,12 @@ typedef struct
 
 const char *vz_event_type_name (VzEventType type);
 
+/* The event as one JSON object in the canonical form of docs/events.md
+ * ({"event":"MouseMove","x":..,"y":..,"modifier_state":"shift-mask"});
+ * modifier_state is always written. Returns the length written (NUL not
+ * counted), or VZ_ERR_TOO_LARGE if size is too small (512 always does). */
+int vz_event_to_json (const VzEvent * event, char *buf, size_t size);
+
 /* Producer side: claims a lane of the segment's event queue for as long
  * as it lives. The reader must be opened with VZ_READER_EVENTS; one
  * producer per reader. Never blocks. */

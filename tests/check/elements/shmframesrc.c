@@ -640,6 +640,83 @@ GST_START_TEST (test_max_framerate)
 
 GST_END_TEST;
 
+GST_START_TEST (test_navigation_events_reach_renderer)
+{
+  gchar *name = unique_name ();
+  VzWriter *w = make_writer (name, 64, 48, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  GstEvent *in[] = {
+    gst_navigation_event_new_mouse_move (3.5, 4.0,
+        GST_NAVIGATION_MODIFIER_NONE),
+    gst_navigation_event_new_mouse_button_press (1, 10, 20,
+        GST_NAVIGATION_MODIFIER_SHIFT_MASK |
+        GST_NAVIGATION_MODIFIER_BUTTON1_MASK),
+    gst_navigation_event_new_mouse_button_release (1, 11, 21,
+        GST_NAVIGATION_MODIFIER_CONTROL_MASK |
+        GST_NAVIGATION_MODIFIER_MOD1_MASK | GST_NAVIGATION_MODIFIER_META_MASK),
+    gst_navigation_event_new_mouse_scroll (5, 6, 0, -2,
+        GST_NAVIGATION_MODIFIER_NONE),
+    gst_navigation_event_new_key_press ("Return",
+        GST_NAVIGATION_MODIFIER_NONE),
+    gst_navigation_event_new_key_release ("a", GST_NAVIGATION_MODIFIER_NONE),
+    gst_navigation_event_new_touch_down (7, 1, 2, 0.5,
+        GST_NAVIGATION_MODIFIER_NONE),
+    gst_navigation_event_new_touch_motion (7, 3, 4, 0.75,
+        GST_NAVIGATION_MODIFIER_NONE),
+    gst_navigation_event_new_touch_up (7, 5, 6, GST_NAVIGATION_MODIFIER_NONE),
+    gst_navigation_event_new_command (GST_NAVIGATION_COMMAND_MENU1),
+  };
+  VzEvent out[16];
+  GstBuffer *b;
+  int n;
+
+  gst_harness_play (h);
+  publish_pattern (w, 1, 0);
+  b = gst_harness_pull (h);
+  gst_buffer_unref (b);
+  for (guint i = 0; i < G_N_ELEMENTS (in); i++)
+    gst_harness_push_upstream_event (h, in[i]);
+
+  n = vz_writer_poll_events (w, out, G_N_ELEMENTS (out));
+  fail_unless_equals_int (n, 9);        /* the command is not carried */
+  fail_unless_equals_int (out[0].type, VZ_EVENT_POINTER_MOVE);
+  fail_unless_equals_float (out[0].x, 3.5);
+  fail_unless_equals_int (out[1].type, VZ_EVENT_BUTTON_PRESS);
+  fail_unless_equals_int (out[1].button, 1);
+  fail_unless_equals_float (out[1].y, 20);
+  fail_unless_equals_int (out[1].modifiers, VZ_MOD_SHIFT | VZ_MOD_BUTTON1);
+  fail_unless_equals_int (out[2].type, VZ_EVENT_BUTTON_RELEASE);
+  fail_unless_equals_int (out[2].modifiers,
+      VZ_MOD_CONTROL | VZ_MOD_ALT | VZ_MOD_META);
+  fail_unless_equals_int (out[3].type, VZ_EVENT_WHEEL);
+  fail_unless_equals_float (out[3].delta_y, -2);
+  fail_unless_equals_int (out[4].type, VZ_EVENT_KEY_PRESS);
+  fail_unless_equals_string (out[4].text, "Return");
+  fail_unless_equals_int (out[5].type, VZ_EVENT_KEY_RELEASE);
+  fail_unless_equals_int (out[6].type, VZ_EVENT_TOUCH_DOWN);
+  fail_unless_equals_int (out[6].touch_id, 7);
+  fail_unless_equals_float (out[7].pressure, 0.75);
+  fail_unless_equals_int (out[8].type, VZ_EVENT_TOUCH_UP);
+  fail_unless_equals_uint64 (stat_u64 (h, "events-sent"), 9);
+
+  /* The renderer restarts: events go to the new one. */
+  vz_writer_close (w);
+  w = make_writer (name, 64, 48, VZ_FORMAT_RGBA);
+  publish_pattern (w, 2, 0);
+  b = gst_harness_pull (h);
+  gst_buffer_unref (b);
+  gst_harness_push_upstream_event (h,
+      gst_navigation_event_new_key_press ("r", GST_NAVIGATION_MODIFIER_NONE));
+  fail_unless_equals_int (vz_writer_poll_events (w, out, 16), 1);
+  fail_unless_equals_string (out[0].text, "r");
+
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* ---- hostile segments ---- */
 
 typedef void (*Corrupt) (VzHeader * hdr, guint8 * base);
@@ -892,6 +969,7 @@ shmframesrc_suite (void)
   tcase_add_test (tc, test_prompt_stop_absent);
   tcase_add_test (tc, test_prompt_stop_waiting_for_frame);
   tcase_add_test (tc, test_max_framerate);
+  tcase_add_test (tc, test_navigation_events_reach_renderer);
 
   suite_add_tcase (s, hostile);
   tcase_add_test (hostile, test_hostile_bad_magic);
