@@ -5,7 +5,7 @@ SEGMENT ?= vizstream-demo
 SIZE ?= 1280x720
 FPS ?= 30
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo bench fuzz clean
 
 all: build
 
@@ -28,6 +28,11 @@ demo: build
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# Long fuzzing runs (FUZZ_SECONDS per target); crashes land in build-fuzz/.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

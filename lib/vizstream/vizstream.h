@@ -278,6 +278,23 @@ const char *vz_event_type_name (VzEventType type);
  * counted), or VZ_ERR_TOO_LARGE if size is too small (512 always does). */
 int vz_event_to_json (const VzEvent * event, char *buf, size_t size);
 
+typedef struct
+{
+  size_t events;                /* events stored */
+  size_t invalid;               /* well-formed objects that are no event */
+  size_t malformed;             /* values that are not JSON (a line each) */
+  size_t overflow;              /* events past max */
+  char last_error[160];         /* why the last bad one was refused */
+} VzJsonResult;
+
+/* Events from JSON text (docs/events.md): one object, an array of
+ * objects, or several objects one after another (newline-delimited JSON).
+ * Unknown fields are ignored, modifier_state is optional; a value that is
+ * not JSON costs the rest of its line, an object that is not a valid event
+ * is skipped; both are counted in res. Never reads past len. */
+int vz_events_from_json (const char *text, size_t len, VzEvent * events,
+    size_t max, VzJsonResult * res);
+
 /* Producer side: claims a lane of the segment's event queue for as long
  * as it lives. The reader must be opened with VZ_READER_EVENTS; one
  * producer per reader. Never blocks. */
