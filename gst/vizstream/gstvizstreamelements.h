@@ -16,5 +16,6 @@ G_BEGIN_DECLS
 void vizstream_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (shmframesrc);
+GST_ELEMENT_REGISTER_DECLARE (interactsink);
 
 G_END_DECLS

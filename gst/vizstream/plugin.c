@@ -29,6 +29,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (shmframesrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (interactsink, plugin);
   return ret;
 }
 
