@@ -5,6 +5,7 @@ frame's coordinates and in order, and visibly change what it renders."""
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -23,21 +24,32 @@ Gst.init(None)
 NONE = GstVideo.NavigationModifierType.NONE
 
 
+class JsonLines:
+    """JSON objects from a pipe, one per line; keeps partial lines."""
+
+    def __init__(self, stream):
+        self.stream, self.buf = stream, b""
+
+    def read(self, count, timeout=10):
+        """Up to count objects (all that arrive within timeout if count is
+        None)."""
+        out, end = [], time.monotonic() + timeout
+        while (count is None or len(out) < count) and time.monotonic() < end:
+            ready, _, _ = select.select([self.stream], [], [], min(0.1, max(0.0, end - time.monotonic())))
+            if not ready:
+                continue
+            chunk = os.read(self.stream.fileno(), 65536)
+            if not chunk:
+                break
+            self.buf += chunk
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                out.append(json.loads(line))
+        return out
+
+
 def read_json_lines(stream, count, timeout=10):
-    """count JSON objects from a line-buffered pipe."""
-    out, buf, end = [], b"", time.monotonic() + timeout
-    while len(out) < count and time.monotonic() < end:
-        ready, _, _ = select.select([stream], [], [], 0.1)
-        if not ready:
-            continue
-        chunk = os.read(stream.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            out.append(json.loads(line))
-    return out
+    return JsonLines(stream).read(count, timeout)
 
 
 class EventsTest(ProcessTestCase):
@@ -153,6 +165,58 @@ class EventsTest(ProcessTestCase):
             self.assertEqual(have, want)
         # Delivered with the recorded pacing: a second from first to last.
         self.assertGreaterEqual(elapsed, 1.0)
+
+    def test_many_producer_pipelines_one_killed(self):
+        seg = vztest.unique_segment("many")
+        demo = self.start_demo(seg, "320x180")
+        time.sleep(0.3)
+        n = 300
+
+        def sink_pipeline(viewer):
+            return self.procs.start(vztest.gst_launch() + [
+                "fdsrc", "fd=0", "!", "interactsink", "segment=" + seg,
+                "viewer-id=%d" % viewer], stdin=subprocess.PIPE)
+
+        a, b, d = sink_pipeline(1), sink_pipeline(2), sink_pipeline(4)
+        pipeline, sink = self.start_viewer(seg, "320x180")
+        pad = sink.get_static_pad("sink")
+        lines = JsonLines(demo.stdout)
+        got = []
+        try:
+            for i in range(1, n + 1):
+                for proc, tag in ((a, "A"), (b, "B"), (d, "D")):
+                    if proc.poll() is None:
+                        proc.stdin.write(b'{"event":"Custom","text":"%s:%d"}\n' % (tag.encode(), i))
+                        proc.stdin.flush()
+                self.assertTrue(pad.push_event(
+                    GstVideo.Navigation.event_new_mouse_move(i, 0, NONE)))
+                if i == n // 2:
+                    self.procs.stop(d, signal.SIGKILL)  # mid-stream
+                if i % 10 == 0:
+                    time.sleep(0.005)
+                    got += lines.read(None, timeout=0.001)
+            for proc in (a, b):
+                proc.stdin.close()
+                self.assertEqual(proc.wait(10), 0)
+            end = time.monotonic() + 10
+            while time.monotonic() < end and sum(1 for g in got if g.get("text", "")[:1] in "AB") < 2 * n:
+                got += lines.read(None, timeout=0.2)
+        finally:
+            pipeline.set_state(Gst.State.NULL)
+
+        def seq(tag):
+            return [int(g["text"].split(":")[1]) for g in got
+                    if g["event"] == "Custom" and g["text"].startswith(tag + ":")]
+        # Below capacity nothing is lost, and each producer keeps its order.
+        self.assertEqual(seq("A"), list(range(1, n + 1)))
+        self.assertEqual(seq("B"), list(range(1, n + 1)))
+        moves = [g["x"] for g in got if g["event"] == "MouseMove"]
+        self.assertEqual(moves, list(range(1, n + 1)))
+        # The killed one delivered an ordered prefix, and stopped nobody.
+        killed = seq("D")
+        self.assertEqual(killed, list(range(1, len(killed) + 1)))
+        self.assertLess(len(killed), n)
+        self.assertTrue(all(g.get("viewer_id") == 1 for g in got if g.get("text", "").startswith("A:")))
 
 
 if __name__ == "__main__":
