@@ -7,3 +7,7 @@ export GST_PLUGIN_PATH="$PWD/$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
 echo "== frame path (publish -> buffer leaving the source) =="
 "$build/bench/bench-framepath" --size 1920x1080 --frames 240 --rate 60
+
+echo
+echo "== events (producer -> renderer) =="
+"$build/bench/bench-events"

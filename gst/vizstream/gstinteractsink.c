@@ -110,6 +110,7 @@ struct _GstInteractSink
   Timing timing_mode;
   VzReader *reader;
   VzProducer *producer;
+  gboolean checked;             /* renderer checked for this message */
   GByteArray *pending;          /* an unfinished line */
   VzEvent held_motion;          /* rate-limited motion not yet sent */
   gboolean have_held_motion;
@@ -524,9 +525,11 @@ gst_interact_sink_producer (GstInteractSink * self)
 {
   int rc;
 
-  /* Every time: an event written into a renderer that has just closed or
-   * died would be lost without a word (a few microseconds per event). */
-  if (self->reader) {
+  /* Once per message (not per event: three system calls): a message
+   * written into a renderer that has just closed or died would be lost
+   * without a word. */
+  if (self->reader && !self->checked) {
+    self->checked = TRUE;
     if (vz_reader_check_writer (self->reader) != VZ_OK) {
       GST_INFO_OBJECT (self, "renderer gone: %s", vz_last_error ());
       gst_interact_sink_detach (self);
@@ -568,6 +571,7 @@ gst_interact_sink_send (GstInteractSink * self, VzEvent * e)
     if (!gst_interact_sink_sleep_until (self,
             g_get_monotonic_time () + ABSENT_POLL_US))
       return GST_FLOW_FLUSHING;
+    self->checked = FALSE;
   }
   if (self->viewer && e->viewer_id == 0)
     e->viewer_id = self->viewer;
@@ -699,6 +703,7 @@ gst_interact_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   GST_OBJECT_LOCK (self);
   self->messages++;
   GST_OBJECT_UNLOCK (self);
+  self->checked = FALSE;
   if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
     GST_ELEMENT_WARNING (self, RESOURCE, READ, ("Could not map a buffer."),
         (NULL));
