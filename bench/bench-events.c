@@ -98,6 +98,19 @@ typedef struct
   int received;
 } Figures;
 
+/* Percentiles and rate from the latencies received; frees lat. */
+static void
+finish (Figures * fig, uint64_t * lat, uint64_t start, uint64_t end)
+{
+  qsort (lat, fig->received, sizeof *lat, cmp_u64);
+  if (fig->received) {
+    fig->p50_us = lat[fig->received / 2] / 1e3;
+    fig->p99_us = lat[(fig->received * 99) / 100] / 1e3;
+  }
+  fig->rate = end > start ? fig->received / ((end - start) / 1e9) : 0;
+  free (lat);
+}
+
 static Figures
 run_queue (VzWriter * w, const char *segment, int count, int rate)
 {
@@ -124,13 +137,7 @@ run_queue (VzWriter * w, const char *segment, int count, int rate)
     }
   }
   waitpid (pid, &status, 0);
-  qsort (lat, fig.received, sizeof *lat, cmp_u64);
-  if (fig.received) {
-    fig.p50_us = lat[fig.received / 2] / 1e3;
-    fig.p99_us = lat[(fig.received * 99) / 100] / 1e3;
-  }
-  fig.rate = end > start ? fig.received / ((end - start) / 1e9) : 0;
-  free (lat);
+  finish (&fig, lat, start, end);
   return fig;
 }
 
@@ -171,13 +178,7 @@ run_pipe (int count, int rate)
 done:
   close (fds[0]);
   waitpid (pid, &status, 0);
-  qsort (lat, fig.received, sizeof *lat, cmp_u64);
-  if (fig.received) {
-    fig.p50_us = lat[fig.received / 2] / 1e3;
-    fig.p99_us = lat[(fig.received * 99) / 100] / 1e3;
-  }
-  fig.rate = end > start ? fig.received / ((end - start) / 1e9) : 0;
-  free (lat);
+  finish (&fig, lat, start, end);
   return fig;
 }
 

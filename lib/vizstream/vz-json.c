@@ -612,6 +612,25 @@ parse_event_object (Parser * ps, Fields * f)
   }
 }
 
+/* One parsed object: an event in out, or counted as invalid or overflow. */
+static void
+store_event (const Fields * f, VzEvent * out, size_t max, VzJsonResult * res)
+{
+  const char *why;
+
+  if (res->events >= max) {
+    res->overflow++;
+    return;
+  }
+  why = fields_to_event (f, &out[res->events]);
+  if (why) {
+    res->invalid++;
+    snprintf (res->last_error, sizeof res->last_error, "%s", why);
+  } else {
+    res->events++;
+  }
+}
+
 int
 vz_events_from_json (const char *text, size_t len, VzEvent * out,
     size_t max, VzJsonResult * res)
@@ -646,17 +665,7 @@ vz_events_from_json (const char *text, size_t len, VzEvent * out,
         skip_ws (&ps);
         if (!(ok = parse_event_object (&ps, &f)))
           break;
-        if (res->events < max) {
-          const char *why = fields_to_event (&f, &out[res->events]);
-          if (why) {
-            res->invalid++;
-            snprintf (res->last_error, sizeof res->last_error, "%s", why);
-          } else {
-            res->events++;
-          }
-        } else {
-          res->overflow++;
-        }
+        store_event (&f, out, max, res);
         skip_ws (&ps);
         if (ps.p < ps.end && *ps.p == ',') {
           ps.p++;
@@ -671,19 +680,8 @@ vz_events_from_json (const char *text, size_t len, VzEvent * out,
       }
     } else {
       ok = parse_event_object (&ps, &f);
-      if (ok) {
-        if (res->events < max) {
-          const char *why = fields_to_event (&f, &out[res->events]);
-          if (why) {
-            res->invalid++;
-            snprintf (res->last_error, sizeof res->last_error, "%s", why);
-          } else {
-            res->events++;
-          }
-        } else {
-          res->overflow++;
-        }
-      }
+      if (ok)
+        store_event (&f, out, max, res);
     }
     if (!ok) {
       res->malformed++;
