@@ -14,7 +14,8 @@
 Every render is published (an observer on the window's EndEvent). Pixels
 are read with GetRGBACharPixelData straight into the shared slot when VTK
 writes into the array it is given (checked on every frame; otherwise one
-copy); VTK's rows are bottom-up and go out flagged as such, so shmframesrc
+copy) as RGBx (VTK's alpha is 0 on the background, which video must not
+see as transparency); VTK's rows are bottom-up and go out flagged as such, so shmframesrc
 flips them in its copy: no numpy flip here.
 
 Events map onto the interactor the way a local mouse would: left drag
@@ -47,7 +48,7 @@ class VtkStream:
         self.window = render_window
         self.interactor = interactor
         w, h = render_window.GetSize()
-        self.publisher = Publisher(segment, w, h, format="RGBA",
+        self.publisher = Publisher(segment, w, h, format="RGBx",
                                    max_width=max_width or 2 * w, max_height=max_height or 2 * h)
         self.zero_copy_frames = 0
         self.copied_frames = 0

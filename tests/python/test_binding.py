@@ -41,7 +41,7 @@ class Reader:
         ok, info = buf.map(Gst.MapFlags.READ)
         data = bytes(info.data)
         buf.unmap(info)
-        bpp = {"RGBA": 4, "RGB": 3, "GRAY8": 1}[fmt]
+        bpp = {"RGBA": 4, "RGBx": 4, "RGB": 3, "GRAY8": 1}[fmt]
         stride = (w * bpp + 3) // 4 * 4
         rows = np.frombuffer(data, np.uint8)[:stride * h].reshape(h, stride)[:, :w * bpp]
         return fmt, rows.reshape(h, w, bpp) if bpp > 1 else rows.reshape(h, w)

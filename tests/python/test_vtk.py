@@ -61,7 +61,7 @@ class VtkTest(unittest.TestCase):
             try:
                 rw.Render()
                 fmt, got = reader.frame()
-                self.assertEqual(got.shape, (240, 320, 4))
+                self.assertEqual((fmt, got.shape), ("RGBx", (240, 320, 4)))
                 want = vtk_readback(rw)
                 np.testing.assert_array_equal(got[:, :, :3], want[:, :, :3])
                 self.assertGreater(len(np.unique(got.reshape(-1, 4), axis=0)), 10, "a real scene")
