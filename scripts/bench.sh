@@ -11,3 +11,8 @@ echo "== frame path (publish -> buffer leaving the source) =="
 echo
 echo "== events (producer -> renderer) =="
 "$build/bench/bench-events"
+
+echo
+echo "== Python renderers =="
+PYTHONPATH="$PWD/python" VZ_BUILD_ROOT="$PWD/$build" \
+  xvfb-run -a -s "-screen 0 1280x1024x24" /usr/bin/python3 bench/bench_python.py
