@@ -18,7 +18,7 @@ packages=(
   ffmpeg python3 python3-numpy python3-gi gir1.2-gstreamer-1.0
   gir1.2-gst-plugins-base-1.0
   # Python renderers: VTK (renders off-screen through GLX, so Xvfb)
-  python3-vtk9 xvfb xauth
+  python3-vtk9 xvfb xauth python3-matplotlib
   # fuzzing: libFuzzer with ASan/UBSan
   clang libclang-rt-14-dev
 )

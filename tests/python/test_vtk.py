@@ -108,5 +108,33 @@ class VtkTest(unittest.TestCase):
             self.assertEqual(tuple(rw.GetSize()), (400, 300))
 
 
+class ExamplesTest(unittest.TestCase):
+    """Each Python example, as the README runs it, streams frames."""
+
+    def run_example(self, script, extra=()):
+        seg = vztest.unique_segment("ex")
+        env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "..", "..", "python"))
+        proc = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "..", "..", "examples",
+                                                                 "python", script),
+                                 "--segment", seg, "--frames", "40"] + list(extra), env=env,
+                                stdout=subprocess.DEVNULL)
+        reader = Reader(seg)
+        try:
+            fmt, frame = reader.frame(timeout=30)
+            self.assertGreater(frame.std(), 1.0, "%s streams a picture" % script)
+        finally:
+            reader.stop()
+            self.assertEqual(proc.wait(60), 0)
+
+    def test_numpy_animation(self):
+        self.run_example("numpy_animation.py", ["--size", "320x180"])
+
+    def test_matplotlib_live(self):
+        self.run_example("matplotlib_live.py", ["--fps", "20"])
+
+    def test_vtk_network(self):
+        self.run_example("vtk_network.py", ["--size", "320x180", "--nodes", "2000"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
