@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Turn meson test's summary (read from a log on stdin) into the one line CI
-reads: 'N passed, N failed, N skipped'. Timeouts and unexpected passes count
-as failures; expected failures as passes."""
+"""Turn meson test's summaries (one or several runs, read from a log on
+stdin) into the one line CI reads, summed over the runs:
+'N passed, N failed, N skipped'. Timeouts and unexpected passes count as
+failures; expected failures as passes."""
 import re
 import sys
 
@@ -9,7 +10,7 @@ counts = {}
 for line in sys.stdin:
     m = re.match(r"^(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout):\s+(\d+)\s*$", line.strip())
     if m:
-        counts[m.group(1)] = int(m.group(2))
+        counts[m.group(1)] = counts.get(m.group(1), 0) + int(m.group(2))
 if not counts:
     print("0 passed, 1 failed")
     print("meson-summary: no meson test summary found", file=sys.stderr)

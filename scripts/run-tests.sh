@@ -1,13 +1,36 @@
 #!/usr/bin/env bash
-# Run the whole test suite under meson and end with one summary line.
+# Run the whole test suite under meson, then the C suites (library and
+# elements) again built with AddressSanitizer + UndefinedBehaviorSanitizer
+# and leak detection; end with one summary line over both runs.
 set -uo pipefail
 build=${1:-build}
 jobs=${2:-2}
+asan=${BUILD_ASAN:-${build}-asan}
+top=$(cd "$(dirname "$0")/.." && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
 meson test -C "$build" --num-processes "$jobs" --print-errorlogs 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-summary=$(python3 "$(dirname "$0")/meson-summary.py" < "$log")
+
+echo
+echo "== C suites under ASan + UBSan ($asan) =="
+if [[ ! -f "$asan/build.ninja" ]]; then
+  meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debug >/dev/null || status=1
+fi
+ninja -C "$asan" -j "$jobs" >/dev/null || status=1
+# GST_REGISTRY_FORK=no: the system's plugin scanner is not built with ASan
+# and cannot load our instrumented plugin; scan in the test process.
+GST_REGISTRY_FORK=no \
+ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+LSAN_OPTIONS=suppressions=$top/tests/sanitizers/lsan.supp \
+  meson test -C "$asan" --suite lib --suite elements --num-processes "$jobs" \
+  --print-errorlogs 2>&1 | tee -a "$log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+
+summary=$(python3 "$top/scripts/meson-summary.py" < "$log")
 sstatus=$?
 echo
 echo "$summary"
