@@ -203,7 +203,10 @@ class FramePathTest(ProcessTestCase):
         self.assertEqual(probe.stdout.strip(), "640,360,60")
         # The frames carry the demo's numbers 1..60, in order.
         import numpy as np
-        raw = subprocess.run(["ffmpeg", "-v", "error", "-i", out, "-f", "rawvideo",
+        # Frames as they are: ffmpeg's default for raw output is a constant
+        # frame rate, which duplicates frames whose timestamps are uneven.
+        raw = subprocess.run(["ffmpeg", "-v", "error", "-i", out, "-fps_mode", "passthrough",
+                              "-f", "rawvideo",
                               "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
         frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 360, 640, 3)
         numbers = [vztest.decode_tag(f, 640, 360) for f in frames]
