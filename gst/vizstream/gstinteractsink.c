@@ -211,10 +211,7 @@ gst_interact_sink_class_init (GstInteractSinkClass * klass)
    * Name of the renderer's shared segment (as on shmframesrc).
    */
   g_object_class_install_property (gobject_class, PROP_SEGMENT,
-      g_param_spec_string ("segment", "Segment",
-          "Name of the renderer's shared segment (POSIX shm name)",
-          DEFAULT_SEGMENT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+      vizstream_param_spec_segment ());
   /**
    * GstInteractSink:viewer-id:
    *
@@ -431,16 +428,14 @@ gst_interact_sink_start (GstBaseSink * bsink)
 {
   GstInteractSink *self = GST_INTERACT_SINK (bsink);
 
-  GST_OBJECT_LOCK (self);
-  if (self->segment == NULL || self->segment[0] == '\0') {
-    GST_OBJECT_UNLOCK (self);
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("No segment name given: set the 'segment' property to the name "
-            "the renderer publishes under."), (NULL));
+  gchar *name = vizstream_take_segment_name (GST_ELEMENT (self),
+      (const gchar **) &self->segment);
+
+  if (name == NULL)
     return FALSE;
-  }
   g_free (self->segment_name);
-  self->segment_name = g_strdup (self->segment);
+  self->segment_name = name;
+  GST_OBJECT_LOCK (self);
   self->viewer = self->viewer_id;
   self->coords = self->coordinates;
   self->motion_interval_us = self->motion_rate ?
@@ -505,20 +500,6 @@ gst_interact_sink_unlock_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
-/* FALSE when flushing. */
-static gboolean
-gst_interact_sink_sleep_until (GstInteractSink * self, gint64 end_us)
-{
-  gboolean ok;
-
-  GST_OBJECT_LOCK (self);
-  while (!self->flushing && g_get_monotonic_time () < end_us)
-    g_cond_wait_until (&self->cond, GST_OBJECT_GET_LOCK (self), end_us);
-  ok = !self->flushing;
-  GST_OBJECT_UNLOCK (self);
-  return ok;
-}
-
 /* A producer on a live renderer, or NULL (absent). */
 static VzProducer *
 gst_interact_sink_producer (GstInteractSink * self)
@@ -568,8 +549,8 @@ gst_interact_sink_send (GstInteractSink * self, VzEvent * e)
     p = gst_interact_sink_producer (self);
     if (p || self->absent_mode == WHEN_ABSENT_DROP)
       break;
-    if (!gst_interact_sink_sleep_until (self,
-            g_get_monotonic_time () + ABSENT_POLL_US))
+    if (!vizstream_sleep_until (GST_OBJECT (self), &self->cond,
+            &self->flushing, g_get_monotonic_time () + ABSENT_POLL_US))
       return GST_FLOW_FLUSHING;
     self->checked = FALSE;
   }
@@ -618,7 +599,8 @@ gst_interact_sink_deliver (GstInteractSink * self, VzEvent * e)
     } else if (e->timestamp_ns > self->replay_first_ns) {
       gint64 due = self->replay_start_us +
           (gint64) ((e->timestamp_ns - self->replay_first_ns) / 1000);
-      if (!gst_interact_sink_sleep_until (self, due))
+      if (!vizstream_sleep_until (GST_OBJECT (self), &self->cond,
+              &self->flushing, due))
         return GST_FLOW_FLUSHING;
     }
   }

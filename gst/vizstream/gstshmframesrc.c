@@ -174,10 +174,7 @@ gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
    * with or without its leading '/').
    */
   g_object_class_install_property (gobject_class, PROP_SEGMENT,
-      g_param_spec_string ("segment", "Segment",
-          "Name of the renderer's shared segment (POSIX shm name)",
-          DEFAULT_SEGMENT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+      vizstream_param_spec_segment ());
 
   /**
    * GstShmFrameSrc:renderer-timeout:
@@ -378,16 +375,14 @@ gst_shm_frame_src_start (GstBaseSrc * bsrc)
 {
   GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
 
-  GST_OBJECT_LOCK (self);
-  if (self->segment == NULL || self->segment[0] == '\0') {
-    GST_OBJECT_UNLOCK (self);
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("No segment name given: set the 'segment' property to the name "
-            "the renderer publishes under."), (NULL));
+  gchar *name = vizstream_take_segment_name (GST_ELEMENT (self),
+      (const gchar **) &self->segment);
+
+  if (name == NULL)
     return FALSE;
-  }
   g_free (self->segment_name);
-  self->segment_name = g_strdup (self->segment);
+  self->segment_name = name;
+  GST_OBJECT_LOCK (self);
   self->timeout = self->renderer_timeout;
   self->keep_waiting_now = self->keep_waiting;
   self->cap_n = self->max_fps_n;
@@ -774,29 +769,6 @@ gst_shm_frame_src_event (GstBaseSrc * bsrc, GstEvent * event)
 
 /* ---- the streaming thread ---- */
 
-typedef enum
-{
-  WAIT_OK,
-  WAIT_FLUSHING,
-} WaitResult;
-
-/* Sleep until end_us (g_get_monotonic_time) unless flushing. */
-static WaitResult
-gst_shm_frame_src_sleep_until (GstShmFrameSrc * self, gint64 end_us)
-{
-  WaitResult res = WAIT_OK;
-
-  GST_OBJECT_LOCK (self);
-  while (!self->flushing) {
-    if (!g_cond_wait_until (&self->cond, GST_OBJECT_GET_LOCK (self), end_us))
-      break;
-  }
-  if (self->flushing)
-    res = WAIT_FLUSHING;
-  GST_OBJECT_UNLOCK (self);
-  return res;
-}
-
 static void
 gst_shm_frame_src_post_renderer (GstShmFrameSrc * self, const gchar * state,
     guint pid, const gchar * reason)
@@ -993,8 +965,8 @@ gst_shm_frame_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (self->reader == NULL) {
       ret = gst_shm_frame_src_try_attach (self);
       if (ret == GST_FLOW_CUSTOM_SUCCESS) {
-        if (gst_shm_frame_src_sleep_until (self,
-                g_get_monotonic_time () + ABSENT_POLL_US) == WAIT_FLUSHING) {
+        if (!vizstream_sleep_until (GST_OBJECT (self), &self->cond,
+                &self->flushing, g_get_monotonic_time () + ABSENT_POLL_US)) {
           ret = GST_FLOW_FLUSHING;
           goto done;
         }
@@ -1009,7 +981,8 @@ gst_shm_frame_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       gint64 next = self->last_push_us +
           (gint64) (self->min_interval / GST_USECOND);
       if (g_get_monotonic_time () < next &&
-          gst_shm_frame_src_sleep_until (self, next) == WAIT_FLUSHING) {
+          !vizstream_sleep_until (GST_OBJECT (self), &self->cond,
+              &self->flushing, next)) {
         ret = GST_FLOW_FLUSHING;
         goto done;
       }

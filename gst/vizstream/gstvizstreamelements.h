@@ -15,6 +15,19 @@ G_BEGIN_DECLS
 
 void vizstream_element_init (GstPlugin * plugin);
 
+/* Shared by the elements (gstvizstreamcommon.c). */
+
+/* The "segment" property's spec. */
+GParamSpec *vizstream_param_spec_segment (void);
+/* A copy of *segment (read under the element's object lock) for start();
+ * NULL, with an element error posted, when no name was set. */
+gchar *vizstream_take_segment_name (GstElement * element,
+    const gchar ** segment);
+/* Sleep on cond (with the object lock) until end_us (g_get_monotonic_time)
+ * or *flushing; FALSE when flushing. */
+gboolean vizstream_sleep_until (GstObject * object, GCond * cond,
+    const gboolean * flushing, gint64 end_us);
+
 GST_ELEMENT_REGISTER_DECLARE (shmframesrc);
 GST_ELEMENT_REGISTER_DECLARE (interactsink);
 
