@@ -21,7 +21,15 @@ packages=(
   python3-vtk9 xvfb xauth python3-matplotlib
   # fuzzing: libFuzzer with ASan/UBSan
   clang libclang-rt-14-dev
+  # vizstream-server: HTTP/WebSocket, JSON, webrtcbin and its ICE agent
+  libsoup-3.0-dev libjson-glib-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-nice libglib2.0-dev-bin
+  # browser tests: Chromium in a loopback-only network namespace
+  chromium iproute2 util-linux
 )
+# Node.js drives Chromium (playwright-core); Debian's when there is none.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,8 +37,21 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
+browser_modules() {
+  # playwright-core, pinned by tests/browser/package-lock.json; it drives
+  # Debian's /usr/bin/chromium and downloads no browser.
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  if [[ ! -d "$dir/node_modules/playwright-core" ]]; then
+    [[ "${1:-}" == "--check" ]] && { echo "missing: tests/browser/node_modules" >&2; return 1; }
+    echo "install-deps: npm ci in tests/browser" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
-  exit 0
+  browser_modules "${1:-}"
+  exit $?
 fi
 if [[ "${1:-}" == "--check" ]]; then
   echo "missing packages: ${missing[*]}" >&2
@@ -50,3 +71,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+browser_modules

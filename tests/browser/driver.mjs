@@ -1,0 +1,159 @@
+// Drives Debian's Chromium (headless) for the Python browser tests: one JSON
+// command per line on stdin, one JSON answer per line on stdout.
+//
+//   {"id":1,"cmd":"open","page":"a","url":"http://127.0.0.1:8080/"}
+//   {"id":2,"cmd":"frame","page":"a","rw":1280,"rh":720}   -> demo frame tag
+//   {"id":3,"cmd":"mouse","page":"a","action":"click","x":0.5,"y":0.5}
+//   {"id":4,"cmd":"eval","page":"a","expr":"window.vizstream.role"}
+//   {"id":5,"cmd":"close","page":"a"}   {"id":6,"cmd":"quit"}
+//
+// Answers: {"id":1,"ok":true,"value":...} or {"id":1,"ok":false,"error":"..."}.
+import { chromium } from 'playwright-core';
+import readline from 'node:readline';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const executablePath = process.env.VZ_CHROMIUM || '/usr/bin/chromium';
+let browser = null;
+const pages = new Map();
+const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vz-chromium-'));
+
+async function ensureBrowser() {
+  if (browser) return browser;
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+      '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+      '--allow-loopback-in-peer-connection',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--use-fake-ui-for-media-stream',
+    ],
+  });
+  return browser;
+}
+
+// Reads the frame number vizstream-demo draws at the top-left corner
+// (examples/demo/scene.c, tag_draw) from a canvas copy of the video.
+function decodeTag({ rw, rh }) {
+  const video = document.getElementById('video');
+  const vw = video.videoWidth, vh = video.videoHeight;
+  if (!vw || !vh) return { number: null, width: vw, height: vh };
+  const canvas = document.createElement('canvas');
+  canvas.width = vw; canvas.height = vh;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, vw, vh);
+  rw = rw || vw; rh = rh || vh;
+  let cell = Math.min(16, Math.floor(rw / 40), Math.floor(rh / 4));
+  const sx = vw / rw, sy = vh / rh;
+  if (cell * sx < 3) return { number: null, width: vw, height: vh };
+  let word = 0;
+  const y = Math.floor((cell + cell / 2) * sy);
+  for (let b = 0; b < 32; b++) {
+    const x = Math.floor((cell * (b + 1) + cell / 2) * sx);
+    const d = ctx.getImageData(x, y, 1, 1).data;
+    if ((d[0] + d[1] + d[2]) / 3 > 128) word = (word | (1 << b)) >>> 0;
+  }
+  const n = word & 0xffffff;
+  const check = ((((n & 0xff) + ((n >> 8) & 0xff) + ((n >> 16) & 0xff)) ^ 0xa5) & 0xff);
+  return { number: (word >>> 24) === check ? n : null, width: vw, height: vh };
+}
+
+// Client coordinates of a point of the picture (0..1).
+async function pictureToClient(page, x, y) {
+  return page.evaluate(([x, y]) => {
+    const v = document.getElementById('video');
+    const r = v.getBoundingClientRect();
+    const s = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
+    const w = v.videoWidth * s, h = v.videoHeight * s;
+    return [r.left + (r.width - w) / 2 + x * w, r.top + (r.height - h) / 2 + y * h];
+  }, [x, y]);
+}
+
+async function run(msg) {
+  const page = msg.page !== undefined ? pages.get(msg.page) : null;
+  switch (msg.cmd) {
+    case 'open': {
+      const b = await ensureBrowser();
+      const ctx = await b.newContext({ viewport: { width: msg.width || 960, height: msg.height || 540 } });
+      const p = await ctx.newPage();
+      const log = [];
+      p.on('console', (m) => log.push(m.type() + ': ' + m.text()));
+      p.on('pageerror', (e) => log.push('pageerror: ' + e.message));
+      p._vzlog = log;
+      pages.set(msg.page, p);
+      await p.goto(msg.url);
+      return true;
+    }
+    case 'eval':
+      return page.evaluate(msg.expr);
+    case 'frame':
+      return page.evaluate(decodeTag, { rw: msg.rw, rh: msg.rh });
+    case 'framecheck':
+      // On the next frame shown: the number in its pixels and the number
+      // the server's frame timing gives for its RTP timestamp.
+      return page.evaluate(`new Promise((resolve) => {
+        const decode = ${decodeTag.toString()};
+        const args = ${JSON.stringify({ rw: msg.rw, rh: msg.rh })};
+        document.getElementById('video').requestVideoFrameCallback((now, meta) => {
+          const t = window.vizstream.timing.get(meta.rtpTimestamp);
+          const px = decode(args);
+          resolve(t && px.number !== null ? { pixels: px.number, tagged: t.frame } : null);
+        });
+        setTimeout(() => resolve(null), 2000);
+      })`);
+    case 'mouse': {
+      const [cx, cy] = await pictureToClient(page, msg.x, msg.y);
+      const opts = { button: msg.button || 'left' };
+      if (msg.action === 'click') await page.mouse.click(cx, cy, opts);
+      else if (msg.action === 'move') await page.mouse.move(cx, cy, { steps: msg.steps || 1 });
+      else if (msg.action === 'down') { await page.mouse.move(cx, cy); await page.mouse.down(opts); }
+      else if (msg.action === 'up') { await page.mouse.move(cx, cy); await page.mouse.up(opts); }
+      else if (msg.action === 'wheel') { await page.mouse.move(cx, cy); await page.mouse.wheel(msg.dx || 0, msg.dy || 0); }
+      else throw new Error('unknown mouse action ' + msg.action);
+      return [cx, cy];
+    }
+    case 'key':
+      await page.keyboard.press(msg.key);
+      return true;
+    case 'log':
+      return page ? page._vzlog : [];
+    case 'reload':
+      await page.reload();
+      return true;
+    case 'close':
+      if (page) {
+        await page.context().close();
+        pages.delete(msg.page);
+      }
+      return true;
+    case 'quit':
+      if (browser) await browser.close();
+      fs.rmSync(userDir, { recursive: true, force: true });
+      process.stdout.write(JSON.stringify({ id: msg.id, ok: true, value: true }) + '\n');
+      process.exit(0);
+    default:
+      throw new Error('unknown command ' + msg.cmd);
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  let msg;
+  try { msg = JSON.parse(line); } catch (e) { return; }
+  try {
+    const value = await run(msg);
+    process.stdout.write(JSON.stringify({ id: msg.id, ok: true, value: value === undefined ? null : value }) + '\n');
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ id: msg.id, ok: false, error: String(e && e.message || e) }) + '\n');
+  }
+});
+rl.on('close', async () => {
+  if (browser) await browser.close().catch(() => {});
+  fs.rmSync(userDir, { recursive: true, force: true });
+  process.exit(0);
+});

@@ -1,0 +1,373 @@
+"""Browser tests: vizstream-demo -> vizstream-server -> headless Chromium
+(Debian's, driven by playwright-core through driver.mjs), all inside a
+network namespace with only loopback up, so every packet stays on
+127.0.0.1. Run one test: test_browser.py BrowserTest.test_frames_h264.
+
+The test re-runs itself under `unshare -n` (root); where that is not
+possible it is skipped (exit 77)."""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import vztest  # noqa: E402
+
+SERVER = os.path.join(vztest.BUILD, "server", "vizstream-server")
+DRIVER = os.path.join(HERE, "driver.mjs")
+W, H = 1280, 720
+
+
+def enter_namespace():
+    """Re-exec inside a fresh network namespace with loopback up."""
+    if os.environ.get("VZ_NETNS") == "1":
+        return
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        print("SKIP: unshare/ip (util-linux, iproute2) not installed")
+        sys.exit(77)
+    if not os.path.exists(os.path.join(HERE, "node_modules", "playwright-core")):
+        print("SKIP: playwright-core not installed (scripts/install-deps.sh)")
+        sys.exit(77)
+    env = dict(os.environ, VZ_NETNS="1")
+    args = ["unshare", "-n", "--", sys.executable] + sys.argv
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        print("SKIP: cannot create a network namespace (needs root): %s"
+              % probe.stderr.decode().strip())
+        sys.exit(77)
+    os.execvpe("unshare", args, env)
+
+
+class Browser:
+    def __init__(self, procs):
+        self.proc = procs.start(["node", DRIVER], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, cwd=HERE)
+        self.n = 0
+
+    def call(self, cmd, **kw):
+        self.n += 1
+        kw.update(id=self.n, cmd=cmd)
+        self.proc.stdin.write(json.dumps(kw) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the browser driver died")
+        answer = json.loads(line)
+        if not answer["ok"]:
+            raise RuntimeError("%s: %s" % (cmd, answer["error"]))
+        return answer["value"]
+
+    def js(self, page, expr):
+        return self.call("eval", page=page, expr=expr)
+
+    def quit(self):
+        try:
+            self.call("quit")
+        except (RuntimeError, BrokenPipeError, ValueError):
+            pass
+
+
+class BrowserTestCase(vztest.ProcessTestCase):
+    def setUp(self):
+        super().setUp()
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        self.segment = vztest.unique_segment("br")
+        self.events = os.path.join(self.tmp.name, "events.jsonl")
+        self.events_file = open(self.events, "w")
+        self.demo = self.procs.start(
+            [vztest.DEMO, "--segment", self.segment, "--size", "%dx%d" % (W, H),
+             "--fps", "30", "--quiet", "--print-events"],
+            stdout=self.events_file, stderr=subprocess.DEVNULL)
+        self.browser = Browser(self.procs)
+        self.server = None
+        self.url = None
+
+    def tearDown(self):
+        self.browser.quit()
+        self.events_file.close()
+        if getattr(self, "server_log", None):
+            self.server_log.close()
+        subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"],
+                       capture_output=True)
+        super().tearDown()
+
+    def start_server(self, *args, port=0):
+        self.server_log = open(os.path.join(self.tmp.name, "server.log"), "a")
+        self.server = self.procs.start(
+            [SERVER, "--segment", self.segment, "--port", str(port),
+             "--ice-address", "127.0.0.1"] + list(args),
+            stdout=subprocess.PIPE, stderr=self.server_log, text=True)
+        line = self.server.stdout.readline()
+        m = re.search(r"serving (http://\S+)", line)
+        if not m:
+            self.server.wait(5)
+            with open(self.server_log.name) as f:
+                self.fail("server did not start: %r %s" % (line, f.read()[-2000:]))
+        self.url = m.group(1)
+        return self.server
+
+    def status(self):
+        with urllib.request.urlopen(self.url + "status", timeout=5) as r:
+            return json.load(r)
+
+    def open(self, page, query=""):
+        self.browser.call("open", page=page, url=self.url + query)
+
+    def wait(self, what, cond, timeout=20, step=0.2):
+        end = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < end:
+            last = cond()
+            if last:
+                return last
+            time.sleep(step)
+        self.fail("%s: not within %s s (last: %r)" % (what, timeout, last))
+
+    def frame(self, page):
+        return self.browser.call("frame", page=page, rw=W, rh=H)["number"]
+
+    def wait_frames(self, page, timeout=20):
+        """Waits for the page to show demo frames; returns two frame
+        numbers read 1 s apart (the picture is moving)."""
+        first = self.wait("frames on page %s" % page,
+                          lambda: self.frame(page), timeout)
+        time.sleep(1.0)
+        second = self.wait("more frames on page %s" % page,
+                           lambda: (self.frame(page) or 0) > first and
+                           self.frame(page), 10)
+        return first, second
+
+    def demo_events(self):
+        with open(self.events) as f:
+            return [json.loads(line) for line in f if line.startswith("{")]
+
+    def role(self, page):
+        return self.browser.js(page, "window.vizstream.role")
+
+
+class BrowserTest(BrowserTestCase):
+    def check_codec(self, codec, mime):
+        self.start_server("--codec", codec)
+        self.open("a")
+        first, second = self.wait_frames("a")
+        # ~30 frames a second: one second later, roughly 30 frames on.
+        self.assertGreater(second - first, 10)
+        self.assertLess(second - first, 120)
+        # The picture is the renderer's frame: the number read from the
+        # pixels equals the frame number the server tagged that frame with.
+        self.browser.js("a", "window.vizstream.timing.clear(), true")
+        self.browser.js("a", "document.getElementById('stats-toggle').click()")
+        checks = []
+        for _ in range(10):
+            m = self.wait("frame timing", lambda: self.browser.call(
+                "framecheck", page="a", rw=W, rh=H), 15)
+            checks.append((m["pixels"], m["tagged"]))
+        print("pixels/tagged:", checks)
+        # The canvas copy may already hold the next frame now and then.
+        self.assertGreaterEqual(sum(p == t for p, t in checks), 3, checks)
+        self.assertTrue(all(0 <= p - t <= 2 for p, t in checks), checks)
+        stats = self.wait("page stats", lambda: self.browser.js(
+            "a", "window.vizstream.stats.codec && window.vizstream.stats"))
+        self.assertEqual(stats["codec"], mime)
+        self.assertEqual((stats["width"], stats["height"]), (W, H))
+        st = self.status()
+        self.assertEqual(len(st["viewers"]), 1)
+        self.assertTrue(st["viewers"][0]["connected"])
+        latency = self.wait("latency figure", lambda: self.browser.js(
+            "a", "window.vizstream.lastLatency"))
+        self.assertGreater(latency, 0)
+        self.assertLess(latency, 2000)
+        return st
+
+    def test_frames_h264(self):
+        self.check_codec("h264", "video/H264")
+        sdp = self.browser.js("a", "window.vizstream.remoteSdp || ''")
+        self.assertIn("profile-level-id=42e01f", sdp)
+        self.assertIn("packetization-mode=1", sdp)
+
+    def test_frames_vp8(self):
+        self.check_codec("vp8", "video/VP8")
+
+    def test_click_and_drag_reach_renderer(self):
+        self.start_server()
+        self.open("a")
+        self.wait_frames("a")
+        self.wait("role", lambda: self.role("a") == "control")
+        self.wait("input channel", lambda: self.browser.js(
+            "a", "window.vizstream.inputOpen"))
+        self.browser.call("mouse", page="a", action="click", x=0.25, y=0.5)
+        self.browser.call("mouse", page="a", action="down", x=0.5, y=0.5)
+        self.browser.call("mouse", page="a", action="move", x=0.6, y=0.7, steps=8)
+        self.browser.call("mouse", page="a", action="up", x=0.6, y=0.7)
+        self.browser.call("mouse", page="a", action="wheel", x=0.5, y=0.5, dy=-100)
+        self.browser.call("key", page="a", key="r")
+
+        def complete():
+            ev = self.demo_events()
+            return ev if any(e["event"] == "KeyRelease" for e in ev) else None
+        ev = self.wait("events at the renderer", complete, 10)
+        names = [e["event"] for e in ev]
+        press = [e for e in ev if e["event"] == "MouseButtonPress"]
+        release = [e for e in ev if e["event"] == "MouseButtonRelease"]
+        self.assertEqual(len(press), 2, names)
+        self.assertEqual(len(release), 2, names)
+        # Page coordinates land on the renderer's pixels (+-1 for rounding).
+        self.assertAlmostEqual(press[0]["x"], 0.25 * W, delta=2)
+        self.assertAlmostEqual(press[0]["y"], 0.5 * H, delta=2)
+        self.assertAlmostEqual(release[1]["x"], 0.6 * W, delta=2)
+        self.assertAlmostEqual(release[1]["y"], 0.7 * H, delta=2)
+        drag = [e for e in ev if e["event"] == "MouseMove"
+                and "button1-mask" in e["modifier_state"]]
+        self.assertGreaterEqual(len(drag), 2, names)
+        scroll = [e for e in ev if e["event"] == "MouseScroll"]
+        self.assertEqual(len(scroll), 1)
+        self.assertGreater(scroll[0]["delta_y"], 0)
+        self.assertIn("KeyPress", names)
+        self.assertTrue(all(e.get("viewer_id") for e in ev))
+
+    def test_two_pages_one_leaves(self):
+        self.start_server()
+        self.open("a")
+        self.wait_frames("a")
+        self.open("b")
+        self.wait_frames("b")
+        self.assertEqual(self.role("a"), "control")
+        self.assertEqual(self.role("b"), "view")
+        st = self.status()
+        self.assertEqual(len(st["viewers"]), 2)
+        self.assertEqual(st["variants"][0]["viewers"], 2)  # one encode
+        self.browser.call("close", page="a")
+        self.wait("server sees a leave", lambda: len(self.status()["viewers"]) == 1)
+        self.wait_frames("b")
+        # Control passes to the remaining viewer.
+        self.wait("b controls", lambda: self.role("b") == "control")
+
+    def test_view_only_events_dropped(self):
+        self.start_server()
+        self.open("a")
+        self.wait_frames("a")
+        self.open("v", "?view")
+        self.wait_frames("v")
+        self.assertEqual(self.role("v"), "view")
+        # Even a page that sends anyway (a hostile one) gets nowhere.
+        self.wait("input channel", lambda: self.browser.js(
+            "v", "window.vizstream.inputOpen"))
+        self.browser.js("v", "window.vizstream.forceSend({event:'MouseButtonPress',"
+                        "button:1,x:0.5,y:0.5})")
+        self.browser.call("mouse", page="v", action="click", x=0.5, y=0.5)
+        self.wait("dropped count", lambda: self.status()["view_only_dropped"] >= 1)
+        time.sleep(0.5)
+        self.assertEqual(self.demo_events(), [])
+
+    def test_token_gives_control(self):
+        self.start_server("--token", "s3cret")
+        self.open("a")
+        self.wait_frames("a")
+        self.assertEqual(self.role("a"), "control")
+        self.open("t", "?token=s3cret")
+        self.wait_frames("t")
+        self.wait("token holder controls", lambda: self.role("t") == "control")
+        self.wait("first viewer is view only", lambda: self.role("a") == "view")
+        self.open("x", "?token=wrong")
+        self.wait_frames("x")
+        self.assertEqual(self.role("x"), "view")
+
+    def test_server_restart_page_reconnects(self):
+        self.start_server()
+        port = int(self.url.rsplit(":", 1)[1].strip("/"))
+        self.open("a")
+        self.wait_frames("a")
+        self.procs.stop(self.server)
+        self.wait("page notices", lambda: not self.browser.js(
+            "a", "window.vizstream.connected"), 10)
+        self.start_server(port=port)
+        self.wait("page reconnected", lambda: self.browser.js(
+            "a", "window.vizstream.connected"), 20)
+        self.assertGreater(self.browser.js("a", "window.vizstream.reconnects"), 0)
+        self.wait_frames("a")
+
+    def test_bad_signalling_touches_nobody_else(self):
+        self.start_server("--negotiation-timeout", "3")
+        self.open("a")
+        self.wait_frames("a")
+        # A second client speaking nonsense, then one that never answers.
+        errors = self.browser.js("a", """new Promise((resolve) => {
+            const ws = new WebSocket('ws://' + location.host + '/ws');
+            const got = [];
+            ws.onopen = () => {
+              ws.send('{not json'); ws.send('[1,2]');
+              ws.send(JSON.stringify({type: 'answer', sdp: 'x'}));
+              ws.send(JSON.stringify({type: 'hello'}));
+              ws.send(JSON.stringify({type: 'answer', sdp: 'v=0 garbage'}));
+              ws.send(JSON.stringify({type: 'ice', candidate: 5}));
+              ws.send(JSON.stringify({type: 'what'}));
+            };
+            ws.onmessage = (e) => { const m = JSON.parse(e.data);
+              if (m.type === 'error') got.push(m.message); };
+            ws.onclose = () => resolve(got);
+            setTimeout(() => resolve(got), 8000);
+          })""")
+        self.assertGreaterEqual(len(errors), 5, errors)
+        self.assertTrue(any("malformed JSON" in e for e in errors), errors)
+        self.assertTrue(any("hello first" in e for e in errors), errors)
+        # The never-negotiating client was dropped after 3 s...
+        self.assertTrue(any("negotiation" in e for e in errors), errors)
+        self.wait("only a remains", lambda: len(self.status()["viewers"]) == 1)
+        # ...and the page went on.
+        self.wait_frames("a")
+        self.assertTrue(self.browser.js("a", "window.vizstream.connected"))
+
+    def test_origin_checked(self):
+        self.start_server()
+        host = self.url.split("//")[1].strip("/")
+        for origin, want in (("http://evil.example", 403),
+                             ("http://" + host, 101)):
+            c = http.client.HTTPConnection(host, timeout=5)
+            c.request("GET", "/ws", headers={
+                "Origin": origin, "Connection": "Upgrade",
+                "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+            r = c.getresponse()
+            self.assertEqual(r.status, want, origin)
+            c.close()
+
+    def test_congested_link_lowers_bitrate(self):
+        cap_kbit = 1000
+        self.start_server("--bitrate", "3000")
+        self.open("a")
+        self.wait_frames("a")
+        # Loss (where the kernel has netem) and a bandwidth cap on loopback.
+        netem = subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root",
+                                "handle", "1:", "netem", "loss", "2%",
+                                "delay", "10ms"], capture_output=True)
+        parent = ["parent", "1:"] if netem.returncode == 0 else ["root"]
+        print("netem %s; tbf %d kbit/s" % (
+            "on" if netem.returncode == 0 else "not in this kernel", cap_kbit))
+        subprocess.run(["tc", "qdisc", "add", "dev", "lo"] + parent +
+                       ["handle", "2:", "tbf", "rate", "%dkbit" % cap_kbit,
+                        "burst", "16kb", "latency", "60ms"], check=True)
+        self.wait("target bitrate under the cap",
+                  lambda: self.status()["variants"][0]["target_kbps"] < cap_kbit * 0.9,
+                  40, 1.0)
+        # The picture keeps moving under the cap.
+        first, second = self.wait_frames("a", 20)
+        self.assertGreater(second, first)
+        st = self.status()
+        print("under the cap:", json.dumps(st["variants"][0]))
+        # Lift the cap: the bitrate comes back up.
+        subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=True)
+        self.wait("bitrate recovers", lambda: self.status()["variants"][0]
+                  ["target_kbps"] > st["variants"][0]["target_kbps"] * 1.5, 60, 1.0)
+
+
+if __name__ == "__main__":
+    enter_namespace()
+    unittest.main()
