@@ -16,3 +16,9 @@ echo
 echo "== Python renderers =="
 PYTHONPATH="$PWD/python" VZ_BUILD_ROOT="$PWD/$build" \
   xvfb-run -a -s "-screen 0 1280x1024x24" /usr/bin/python3 bench/bench_python.py
+
+echo
+echo "== browsers (vizstream-server -> headless Chromium, loopback) =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_browser.py "${BENCH_SECONDS:-10}"

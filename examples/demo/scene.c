@@ -466,7 +466,7 @@ tag_draw (uint8_t * data, uint32_t width, uint32_t height, uint32_t stride,
     fill_rect (&c, (int) (cell * (b + 1)), (int) cell, (int) cell,
         (int) cell, (word >> b) & 1 ? white : black);
 
-  /* The number for people, under the cells. */
+  /* The number for people, under the cells (rows 3 and 4). */
   do {
     text[len++] = (char) ('0' + frame_number % 10);
     frame_number /= 10;
@@ -480,4 +480,24 @@ tag_draw (uint8_t * data, uint32_t width, uint32_t height, uint32_t stride,
         if (g[row] & (4 >> col))
           fill_rect (&c, x0 + col * px, y0 + row * px, px, px, white);
   }
+}
+
+void
+tag_draw_events (uint8_t * data, uint32_t width, uint32_t height,
+    uint32_t stride, VzFormat format, uint64_t events)
+{
+  Canvas c = { data, width, height, stride, packing_for (format) };
+  unsigned cell = tag_cell_size (width, height);
+  uint32_t n = (uint32_t) (events & 0xffffff);
+  uint32_t word = n | ((uint32_t) tag_check (n) << 24);
+  static const uint8_t white[3] = { 255, 255, 255 }, black[3] = { 0, 0, 0 };
+  static const uint8_t grey[3] = { 128, 128, 128 };
+
+  if (cell == 0 || c.pk.bpp == 0 || cell * 8 > height)
+    return;
+  fill_rect (&c, 0, (int) cell * 5, (int) (cell * (TAG_BITS + 2)),
+      (int) cell * 3, grey);
+  for (unsigned b = 0; b < TAG_BITS; b++)
+    fill_rect (&c, (int) (cell * (b + 1)), (int) cell * 6, (int) cell,
+        (int) cell, (word >> b) & 1 ? white : black);
 }

@@ -41,5 +41,10 @@ void scene_view_reset (SceneView * view);
 #define TAG_BITS 32u
 unsigned tag_cell_size (uint32_t width, uint32_t height);
 uint8_t tag_check (uint32_t number);
+/* A second row of cells, cell rows 5 to 7 (band) with the bits in row 6:
+ * the number of events the demo has applied, the same 24+8 bit word. A
+ * page sees its event take effect when this number changes. */
+void tag_draw_events (uint8_t * data, uint32_t width, uint32_t height,
+    uint32_t stride, VzFormat format, uint64_t events);
 void tag_draw (uint8_t * data, uint32_t width, uint32_t height,
     uint32_t stride, VzFormat format, uint64_t frame_number);

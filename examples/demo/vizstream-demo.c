@@ -139,6 +139,9 @@ apply_event (const VzEvent * e, SceneView * view, Drag * drag,
 }
 
 /* Take every queued event: print it if asked, apply it to the view. */
+/* Drawn into every frame (tag_draw_events): events applied so far. */
+static uint64_t events_applied;
+
 static void
 handle_events (VzWriter * writer, SceneView * view, Drag * drag,
     bool print, VzFormat format, uint32_t height)
@@ -154,6 +157,7 @@ handle_events (VzWriter * writer, SceneView * view, Drag * drag,
           puts (json);
       }
       apply_event (&events[i], view, drag, writer, format, height);
+      events_applied++;
     }
     if (print)
       fflush (stdout);
@@ -317,6 +321,8 @@ main (int argc, char **argv)
         f.format);
     tag_draw (f.data, f.width, f.height, f.stride, f.format,
         vz_writer_frames_published (writer) + 1);
+    tag_draw_events (f.data, f.width, f.height, f.stride, f.format,
+        events_applied);
     if ((rc = vz_writer_publish (writer, &f, 0, 0)) != VZ_OK)
       break;
     render_ns += now_ns () - t0;

@@ -51,16 +51,20 @@ function decodeTag({ rw, rh }) {
   let cell = Math.min(16, Math.floor(rw / 40), Math.floor(rh / 4));
   const sx = vw / rw, sy = vh / rh;
   if (cell * sx < 3) return { number: null, width: vw, height: vh };
-  let word = 0;
-  const y = Math.floor((cell + cell / 2) * sy);
-  for (let b = 0; b < 32; b++) {
-    const x = Math.floor((cell * (b + 1) + cell / 2) * sx);
-    const d = ctx.getImageData(x, y, 1, 1).data;
-    if ((d[0] + d[1] + d[2]) / 3 > 128) word = (word | (1 << b)) >>> 0;
-  }
-  const n = word & 0xffffff;
-  const check = ((((n & 0xff) + ((n >> 8) & 0xff) + ((n >> 16) & 0xff)) ^ 0xa5) & 0xff);
-  return { number: (word >>> 24) === check ? n : null, width: vw, height: vh };
+  const word = (row) => {
+    let w = 0;
+    const y = Math.floor((cell * row + cell / 2) * sy);
+    for (let b = 0; b < 32; b++) {
+      const x = Math.floor((cell * (b + 1) + cell / 2) * sx);
+      const d = ctx.getImageData(x, y, 1, 1).data;
+      if ((d[0] + d[1] + d[2]) / 3 > 128) w = (w | (1 << b)) >>> 0;
+    }
+    const n = w & 0xffffff;
+    const check = ((((n & 0xff) + ((n >> 8) & 0xff) + ((n >> 16) & 0xff)) ^ 0xa5) & 0xff);
+    return (w >>> 24) === check ? n : null;
+  };
+  // Row 1: the frame number; row 6: events the demo has applied.
+  return { number: word(1), events: word(6), width: vw, height: vh };
 }
 
 // Client coordinates of a point of the picture (0..1).
@@ -79,7 +83,7 @@ async function run(msg) {
   switch (msg.cmd) {
     case 'open': {
       const b = await ensureBrowser();
-      const ctx = await b.newContext({ viewport: { width: msg.width || 960, height: msg.height || 540 } });
+      const ctx = await b.newContext({ viewport: { width: msg.width || 960, height: msg.height || 540 }, hasTouch: !!msg.touch });
       const p = await ctx.newPage();
       const log = [];
       p.on('console', (m) => log.push(m.type() + ': ' + m.text()));
@@ -106,6 +110,55 @@ async function run(msg) {
         });
         setTimeout(() => resolve(null), 2000);
       })`);
+    case 'latency':
+      // For msg.seconds: each frame shown, the number in its pixels and
+      // the renderer's publish time of that frame (server frame timing),
+      // against the time it was shown, on the server's clock.
+      return page.evaluate(`new Promise((resolve) => {
+        const decode = ${decodeTag.toString()};
+        const args = ${JSON.stringify({ rw: msg.rw, rh: msg.rh })};
+        const video = document.getElementById('video');
+        const out = [];
+        const end = performance.now() + ${Number(msg.seconds) * 1000};
+        const byFrame = () => { const m = new Map();
+          for (const t of window.vizstream.timing.values()) m.set(t.frame, t.publish_ms);
+          return m; };
+        const cb = (now, meta) => {
+          const px = decode(args);
+          if (px.number !== null) {
+            const pub = byFrame().get(px.number);
+            const shown = performance.timeOrigin + meta.expectedDisplayTime + window.vizstream.clockOffset;
+            if (pub !== undefined) out.push(shown - pub);
+          }
+          if (performance.now() < end) video.requestVideoFrameCallback(cb);
+          else resolve(out);
+        };
+        video.requestVideoFrameCallback(cb);
+      })`);
+    case 'rtt':
+      // Interaction round trip: an event sent from the page, until a frame
+      // shown whose events counter (drawn by the demo) has moved.
+      return page.evaluate(`new Promise((resolve) => {
+        const decode = ${decodeTag.toString()};
+        const args = ${JSON.stringify({ rw: msg.rw, rh: msg.rh })};
+        const video = document.getElementById('video');
+        let before = null, t0 = null;
+        const cb = (now, meta) => {
+          const px = decode(args);
+          if (before === null) {
+            if (px.events === null) { video.requestVideoFrameCallback(cb); return; }
+            before = px.events;
+            t0 = performance.now();
+            window.vizstream.forceSend({ event: 'MouseMove', x: Math.random(), y: Math.random(), modifier_state: '' });
+          } else if (px.events !== null && px.events !== before) {
+            resolve(meta.expectedDisplayTime - t0);
+            return;
+          }
+          if (performance.now() - (t0 || performance.now()) > 5000) { resolve(null); return; }
+          video.requestVideoFrameCallback(cb);
+        };
+        video.requestVideoFrameCallback(cb);
+      })`);
     case 'mouse': {
       const [cx, cy] = await pictureToClient(page, msg.x, msg.y);
       const opts = { button: msg.button || 'left' };
@@ -115,6 +168,11 @@ async function run(msg) {
       else if (msg.action === 'up') { await page.mouse.move(cx, cy); await page.mouse.up(opts); }
       else if (msg.action === 'wheel') { await page.mouse.move(cx, cy); await page.mouse.wheel(msg.dx || 0, msg.dy || 0); }
       else throw new Error('unknown mouse action ' + msg.action);
+      return [cx, cy];
+    }
+    case 'tap': {
+      const [cx, cy] = await pictureToClient(page, msg.x, msg.y);
+      await page.touchscreen.tap(cx, cy);
       return [cx, cy];
     }
     case 'key':

@@ -118,8 +118,8 @@ class BrowserTestCase(vztest.ProcessTestCase):
         with urllib.request.urlopen(self.url + "status", timeout=5) as r:
             return json.load(r)
 
-    def open(self, page, query=""):
-        self.browser.call("open", page=page, url=self.url + query)
+    def open(self, page, query="", **kw):
+        self.browser.call("open", page=page, url=self.url + query, **kw)
 
     def wait(self, what, cond, timeout=20, step=0.2):
         end = time.monotonic() + timeout
@@ -232,6 +232,38 @@ class BrowserTest(BrowserTestCase):
         self.assertGreater(scroll[0]["delta_y"], 0)
         self.assertIn("KeyPress", names)
         self.assertTrue(all(e.get("viewer_id") for e in ev))
+
+    def test_touch_and_resize(self):
+        self.start_server("--allow-resize")
+        self.open("a", "?resize", width=800, height=600, touch=True)
+        # The page asks for its own size; the demo obeys; the stream follows.
+        self.wait("renderer resized", lambda: self.browser.js(
+            "a", "[document.getElementById('video').videoWidth,"
+            "document.getElementById('video').videoHeight]") == [800, 600], 20)
+        self.assertTrue(any(e["event"] == "ResizeRequest" and e["width"] == 800
+                            and e["height"] == 600 for e in self.demo_events()))
+        self.browser.call("tap", page="a", x=0.5, y=0.25)
+        ev = self.wait("touch at the renderer", lambda: [
+            e for e in self.demo_events() if e["event"].startswith("Touch")], 10)
+        self.assertEqual([e["event"] for e in ev][0], "TouchDown")
+        self.assertEqual([e["event"] for e in ev][-1], "TouchUp")
+        self.assertAlmostEqual(ev[0]["x"], 400, delta=2)
+        self.assertAlmostEqual(ev[0]["y"], 150, delta=2)
+
+    def test_resize_refused_without_option(self):
+        self.start_server()
+        self.open("a", "?resize", width=800, height=600)
+        self.wait_frames("a")
+        self.wait("input channel", lambda: self.browser.js(
+            "a", "window.vizstream.inputOpen"))
+        self.browser.js("a", "window.vizstream.forceSend({event:'ResizeRequest',"
+                        "width:640,height:480})")
+        self.browser.call("mouse", page="a", action="click", x=0.5, y=0.5)
+        self.wait("click arrives", lambda: any(
+            e["event"] == "MouseButtonRelease" for e in self.demo_events()), 10)
+        self.assertFalse(any(e["event"] == "ResizeRequest" for e in self.demo_events()))
+        self.assertEqual(self.browser.js(
+            "a", "document.getElementById('video').videoWidth"), W)
 
     def test_two_pages_one_leaves(self):
         self.start_server()
