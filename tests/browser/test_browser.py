@@ -47,8 +47,8 @@ def enter_namespace():
 
 
 class Browser:
-    def __init__(self, procs):
-        self.proc = procs.start(["node", DRIVER], stdin=subprocess.PIPE,
+    def __init__(self, procs, prefix=()):
+        self.proc = procs.start(list(prefix) + ["node", DRIVER], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True, cwd=HERE)
         self.n = 0
 
@@ -398,6 +398,58 @@ class BrowserTest(BrowserTestCase):
         subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=True)
         self.wait("bitrate recovers", lambda: self.status()["variants"][0]
                   ["target_kbps"] > st["variants"][0]["target_kbps"] * 1.5, 60, 1.0)
+
+
+    def test_slow_viewer_gets_the_low_encode(self):
+        """A viewer behind a slow link (its own namespace, a veth pair and a
+        tbf cap) moves to the lower encode; the controlling viewer on
+        loopback keeps the main one."""
+        if shutil.which("nsenter") is None:
+            self.skipTest("nsenter (util-linux) not installed")
+        self.start_server("--bind", "0.0.0.0", "--ice-address", "10.77.0.1",
+                          "--bitrate", "2500")
+        port = self.url.rsplit(":", 1)[1].strip("/")
+        self.open("a")
+        self.wait_frames("a")
+        slow = Browser(self.procs, prefix=["unshare", "-n", "--"])
+        pid = str(slow.proc.pid)
+        try:
+            def run(*cmd):
+                subprocess.run(cmd, check=True, capture_output=True)
+            run("ip", "link", "add", "vz0", "type", "veth", "peer", "name",
+                "vz1", "netns", pid)
+            run("ip", "addr", "add", "10.77.0.1/24", "dev", "vz0")
+            run("ip", "link", "set", "vz0", "up")
+            for cmd in (["ip", "link", "set", "lo", "up"],
+                        ["ip", "addr", "add", "10.77.0.2/24", "dev", "vz1"],
+                        ["ip", "link", "set", "vz1", "up"]):
+                run("nsenter", "-t", pid, "-n", *cmd)
+            run("tc", "qdisc", "add", "dev", "vz0", "root", "tbf", "rate",
+                "500kbit", "burst", "16kb", "latency", "60ms")
+            slow.call("open", page="s", url="http://10.77.0.1:%s/" % port)
+
+            def viewer(role):
+                vs = [v for v in self.status()["viewers"] if v["role"] == role]
+                return vs[0] if vs else None
+            self.wait("slow viewer on the low encode",
+                      lambda: (viewer("view") or {}).get("variant") == "low", 40, 1.0)
+            st = self.status()
+            print(json.dumps(st["variants"]))
+            self.assertEqual(len(st["variants"]), 2)
+            self.assertEqual(viewer("control")["variant"], "main")
+            main, low = st["variants"]
+            self.assertLess(low["width"], main["width"])
+            # Both pictures keep moving.
+            self.wait_frames("a")
+            first = self.wait("slow page frames", lambda: slow.call(
+                "frame", page="s", rw=W, rh=H)["number"], 20)
+            self.wait("slow page moving", lambda: (slow.call(
+                "frame", page="s", rw=W, rh=H)["number"] or 0) > first, 20)
+            # The main encode did not follow the slow viewer down.
+            self.assertGreater(self.status()["variants"][0]["target_kbps"], 1000)
+        finally:
+            slow.quit()
+            subprocess.run(["ip", "link", "del", "vz0"], capture_output=True)
 
 
 if __name__ == "__main__":
