@@ -1726,6 +1726,12 @@ vs_media_describe (VsMedia * media, JsonBuilder * b)
   json_builder_add_int_value (b, g_atomic_int_get (&media->src_width));
   json_builder_set_member_name (b, "source_height");
   json_builder_add_int_value (b, g_atomic_int_get (&media->src_height));
+  /* What the viewers hold: back to the same figures when they are gone. */
+  json_builder_set_member_name (b, "elements");
+  json_builder_add_int_value (b, GST_BIN_NUMCHILDREN (media->pipeline));
+  json_builder_set_member_name (b, "tee_pads");
+  json_builder_add_int_value (b, media->main->tee->numsrcpads +
+      (media->low ? media->low->tee->numsrcpads : 0));
   json_builder_set_member_name (b, "variants");
   json_builder_begin_array (b);
   describe_variant (b, media->main);

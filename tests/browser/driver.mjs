@@ -175,6 +175,10 @@ async function run(msg) {
       await page.touchscreen.tap(cx, cy);
       return [cx, cy];
     }
+    case 'crash':
+      // The page's renderer process dies: no goodbye to the server.
+      await page.goto('chrome://crash').catch(() => {});
+      return true;
     case 'key':
       await page.keyboard.press(msg.key);
       return true;

@@ -282,6 +282,44 @@ class BrowserTest(BrowserTestCase):
         # Control passes to the remaining viewer.
         self.wait("b controls", lambda: self.role("b") == "control")
 
+    def test_viewers_leave_nothing_behind(self):
+        """Pages that close, crash, or never finish negotiating give back
+        every element and tee pad they held; the limit on viewers holds."""
+        self.start_server("--negotiation-timeout", "3", "--max-viewers", "3")
+        self.open("a")
+        self.wait_frames("a")
+        base = self.status()
+        self.assertEqual(base["tee_pads"], 1)
+        for round_ in range(2):
+            self.open("b")
+            self.open("c")
+            self.wait_frames("b")
+            self.wait_frames("c")
+            self.assertGreater(self.status()["elements"], base["elements"])
+            # A fourth is refused while three are in.
+            c = http.client.HTTPConnection(self.url.split("//")[1].strip("/"), timeout=5)
+            c.request("GET", "/ws", headers={
+                "Connection": "Upgrade", "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+            self.assertEqual(c.getresponse().status, 503)
+            c.close()
+            self.browser.call("close", page="b")
+            self.browser.call("crash", page="c")
+            self.browser.call("close", page="c")
+            self.wait("viewers gone", lambda: len(self.status()["viewers"]) == 1, 20)
+        # One that says hello and never answers the offer.
+        self.browser.js("a", """new Promise((resolve) => {
+            const ws = new WebSocket('ws://' + location.host + '/ws');
+            ws.onopen = () => ws.send(JSON.stringify({type: 'hello'}));
+            ws.onclose = () => resolve(true);
+          })""")
+        self.wait("back to one viewer", lambda: len(self.status()["viewers"]) == 1)
+        st = self.status()
+        self.assertEqual(st["elements"], base["elements"])
+        self.assertEqual(st["tee_pads"], base["tee_pads"])
+        self.wait_frames("a")
+
     def test_view_only_events_dropped(self):
         self.start_server()
         self.open("a")
