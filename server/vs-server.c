@@ -842,7 +842,7 @@ main (int argc, char **argv)
     cfg->max_width = w;
     cfg->max_height = h;
   }
-  cfg->control = cfg->token ? VS_CONTROL_FIRST : VS_CONTROL_FIRST;
+  cfg->control = VS_CONTROL_FIRST;
   if (control) {
     if (g_str_equal (control, "first"))
       cfg->control = VS_CONTROL_FIRST;
