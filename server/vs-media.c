@@ -985,7 +985,7 @@ typedef struct
   gint kind;
 } Deferred;
 
-enum { DEFER_SEND, DEFER_INPUT, DEFER_CONNECTED, DEFER_FAILED,
+enum { DEFER_SEND, DEFER_INPUT, DEFER_CONNECTED, DEFER_KEY, DEFER_FAILED,
   DEFER_CONTROL
 };
 
@@ -1009,6 +1009,9 @@ deferred_run (gpointer data)
           g_source_remove (vm->timeout_id);
           vm->timeout_id = 0;
         }
+        viewer_request_key (vm);
+        break;
+      case DEFER_KEY:
         viewer_request_key (vm);
         break;
       case DEFER_FAILED:
@@ -1099,7 +1102,7 @@ viewer_overrun_cb (GstElement * queue, gpointer data)
   g_atomic_int_inc (&vm->overruns);
   if (!g_atomic_int_get (&vm->need_key)) {
     g_atomic_int_set (&vm->need_key, 1);
-    defer (vm->viewer, DEFER_CONNECTED, NULL, NULL, 0);
+    defer (vm->viewer, DEFER_KEY, NULL, NULL, 0);
   }
 }
 

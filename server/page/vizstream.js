@@ -188,6 +188,8 @@
 
   function onFrame(now, meta) {
     state.framesShown++;
+    // Time from opening the page to its first picture (tests read it).
+    if (state.firstFrameMs === undefined) state.firstFrameMs = now;
     const t = meta && meta.rtpTimestamp !== undefined ? state.timing.get(meta.rtpTimestamp) : null;
     if (t) {
       const shown = performance.timeOrigin + (meta.expectedDisplayTime || now) + state.clockOffset;

@@ -158,6 +158,10 @@ class BrowserTest(BrowserTestCase):
         self.start_server("--codec", codec)
         self.open("a")
         first, second = self.wait_frames("a")
+        # A new viewer sees a picture quickly (a key frame at once).
+        first_ms = self.browser.js("a", "window.vizstream.firstFrameMs")
+        print("first frame %.0f ms after the page opened" % first_ms)
+        self.assertLess(first_ms, 3000)
         # ~30 frames a second: one second later, roughly 30 frames on.
         self.assertGreater(second - first, 10)
         self.assertLess(second - first, 120)
@@ -195,6 +199,22 @@ class BrowserTest(BrowserTestCase):
 
     def test_frames_vp8(self):
         self.check_codec("vp8", "video/VP8")
+
+    def test_low_profile(self):
+        self.start_server("--profile", "low")
+        self.open("a", "?stats")
+        self.wait_frames("a")
+        size = self.browser.js("a", "[document.getElementById('video').videoWidth,"
+                               "document.getElementById('video').videoHeight]")
+        self.assertEqual(size, [640, 360])
+        time.sleep(3)
+        st = self.status()["variants"][0]
+        print("low profile:", json.dumps(st))
+        self.assertLessEqual(st["target_kbps"], 300)
+        self.assertLessEqual(st["fps"], 16.5)
+        self.assertLess(st["kbps"], 450)
+        # Still a usable picture: the frame numbers read back.
+        self.wait_frames("a")
 
     def test_click_and_drag_reach_renderer(self):
         self.start_server()
