@@ -341,6 +341,8 @@ variant_count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+static void variant_sync (VsVariant * v);
+
 static VsVariant *
 variant_new (VsMedia * media, gboolean low, GError ** error)
 {
@@ -424,13 +426,24 @@ variant_new (VsMedia * media, gboolean low, GError ** error)
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, variant_count_probe, v,
       NULL);
   gst_object_unref (pad);
-  if (!gst_element_link (media->rawtee, v->queue)) {
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
-        "cannot link the source to the %s encode chain", v->name);
-    return NULL;
-  }
   v->tick_us = g_get_monotonic_time ();
   return v;
+}
+
+/* Brings a chain up, then links it to the source's tee (a running tee
+ * pushing into a queue still in NULL would get FLUSHING back and stop the
+ * source). */
+static gboolean
+variant_attach (VsVariant * v, gboolean running, GError ** error)
+{
+  if (running)
+    variant_sync (v);
+  if (!gst_element_link (v->media->rawtee, v->queue)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link the source to the %s encode chain", v->name);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static void
@@ -906,7 +919,7 @@ vs_media_new (VsServer * server, const VsConfig * cfg, GError ** error)
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, raw_probe, media, NULL);
   gst_object_unref (pad);
   media->main = variant_new (media, FALSE, error);
-  if (!media->main)
+  if (!media->main || !variant_attach (media->main, FALSE, error))
     goto fail;
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (media->pipeline));
@@ -951,6 +964,18 @@ vs_media_free (VsMedia * media)
   g_free (media);
 }
 
+GstElement *
+vs_media_pipeline (VsMedia * media)
+{
+  return media->pipeline;
+}
+
+GstElement *
+vs_media_rawtee (VsMedia * media)
+{
+  return media->rawtee;
+}
+
 const gchar *
 vs_media_encoder_name (VsMedia * media)
 {
@@ -965,12 +990,11 @@ media_low_variant (VsMedia * media)
   if (media->low)
     return media->low;
   media->low = variant_new (media, TRUE, &err);
-  if (!media->low) {
+  if (!media->low || !variant_attach (media->low, TRUE, &err)) {
     GST_WARNING ("no low variant: %s", err->message);
     g_clear_error (&err);
     return NULL;
   }
-  variant_sync (media->low);
   return media->low;
 }
 

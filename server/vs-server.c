@@ -21,6 +21,7 @@ struct _VsServer
   VsConfig cfg;
   SoupServer *soup;
   VsMedia *media;
+  VsBroadcast *broadcast;
   GList *viewers;               /* VsViewer*, oldest first, ref held */
   guint next_id;
   GMainLoop *loop;
@@ -587,6 +588,14 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
   }
   soup_message_headers_replace (rh, "Cache-Control", "no-cache");
   soup_message_headers_replace (rh, "X-Content-Type-Options", "nosniff");
+  if (g_str_equal (path, "/mjpeg")) {
+    vs_broadcast_mjpeg (server->broadcast, msg);
+    return;
+  }
+  if (g_str_equal (path, "/snapshot.jpg")) {
+    vs_broadcast_snapshot (server->broadcast, msg);
+    return;
+  }
   if (g_str_equal (path, "/status")) {
     JsonBuilder *b = json_builder_new ();
     JsonNode *n;
@@ -602,6 +611,7 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     json_builder_set_member_name (b, "rejected");
     json_builder_add_int_value (b, server->rejected);
     vs_media_describe (server->media, b);
+    vs_broadcast_describe (server->broadcast, b);
     json_builder_set_member_name (b, "viewers");
     json_builder_begin_array (b);
     for (GList * l = server->viewers; l; l = l->next) {
@@ -667,21 +677,27 @@ tick_cb (gpointer data)
   VsServer *server = data;
   gdouble fps = 0, kbps = 0;
   guint target = 0, controlling = 0, n = 0;
+  GString *line;
 
   vs_media_tick (server->media, &fps, &kbps, &target);
   server->ticks++;
-  if (server->cfg.quiet)
+  if (server->cfg.quiet) {
+    vs_broadcast_tick (server->broadcast, NULL);
     return G_SOURCE_CONTINUE;
+  }
   for (GList * l = server->viewers; l; l = l->next) {
     n++;
     controlling += ((VsViewer *) l->data)->controls;
   }
+  line = g_string_new (NULL);
+  vs_broadcast_tick (server->broadcast, line);
   /* On a terminal one line kept up to date; in a log a line every 10 s. */
   if (server->tty || server->ticks % 10 == 0)
     g_printerr ("%svizstream-server: %u viewer%s (%u controlling) | "
-        "%.1f fps | %.0f kbit/s (target %u) %s", server->tty ? "\r" : "",
-        n, n == 1 ? "" : "s", controlling, fps, kbps, target,
+        "%.1f fps | %.0f kbit/s (target %u)%s %s", server->tty ? "\r" : "",
+        n, n == 1 ? "" : "s", controlling, fps, kbps, target, line->str,
         server->tty ? "   " : "\n");
+  g_string_free (line, TRUE);
   return G_SOURCE_CONTINUE;
 }
 
@@ -719,7 +735,8 @@ main (int argc, char **argv)
   VsConfig *cfg = &server.cfg;
   gchar *codec = NULL, *bitrate = NULL, *control = NULL, *max_size = NULL;
   gint port = 8080, max_fps = 30, max_viewers = 16, max_message = 65536,
-      timeout = 20;
+      timeout = 20, rtmp_key = 2, mjpeg_quality = 80, mjpeg_fps = 15;
+  gchar *rtmp_bitrate = NULL;
   gboolean no_adapt = FALSE, version = FALSE;
   GError *err = NULL;
   GOptionContext *ctx;
@@ -774,6 +791,17 @@ main (int argc, char **argv)
     {"pipeline", 0, 0, G_OPTION_ARG_STRING, &cfg->pipeline_desc,
         "A source description instead of shmframesrc, e.g. "
           "'videotestsrc is-live=true'", "DESC"},
+    {"rtmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->rtmp,
+        "Also push H.264 to this RTMP URL, e.g. rtmp://127.0.0.1/live/viz "
+          "(repeatable; reconnects by itself)", "URL"},
+    {"rtmp-bitrate", 0, 0, G_OPTION_ARG_STRING, &rtmp_bitrate,
+        "RTMP bitrate, kbit/s (default 2500)", "RATE"},
+    {"rtmp-key-interval", 0, 0, G_OPTION_ARG_INT, &rtmp_key,
+        "Seconds between RTMP key frames (default 2)", "S"},
+    {"mjpeg-quality", 0, 0, G_OPTION_ARG_INT, &mjpeg_quality,
+        "JPEG quality of /mjpeg and /snapshot.jpg, 1..100 (default 80)", "Q"},
+    {"mjpeg-fps", 0, 0, G_OPTION_ARG_INT, &mjpeg_fps,
+        "Frames per second on /mjpeg at most (default 15)", "FPS"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &cfg->quiet,
         "No status line", NULL},
     {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
@@ -885,6 +913,28 @@ main (int argc, char **argv)
       return 2;
     }
   }
+  cfg->rtmp_bitrate = 2500;
+  if (rtmp_bitrate && !parse_kbps (rtmp_bitrate, &cfg->rtmp_bitrate)) {
+    g_printerr ("vizstream-server: --rtmp-bitrate wants kbit/s\n");
+    return 2;
+  }
+  for (gchar ** u = cfg->rtmp; u && *u; u++) {
+    if (!g_str_has_prefix (*u, "rtmp://") && !g_str_has_prefix (*u,
+            "rtmps://")) {
+      g_printerr ("vizstream-server: --rtmp wants rtmp://host[:port]/app/"
+          "stream, not '%s'\n", *u);
+      return 2;
+    }
+  }
+  if (rtmp_key < 1 || rtmp_key > 60 || mjpeg_quality < 1
+      || mjpeg_quality > 100 || mjpeg_fps < 1 || mjpeg_fps > 120) {
+    g_printerr ("vizstream-server: --rtmp-key-interval (1..60), "
+        "--mjpeg-quality (1..100) or --mjpeg-fps (1..120) out of range\n");
+    return 2;
+  }
+  cfg->rtmp_key_interval = rtmp_key;
+  cfg->mjpeg_quality = mjpeg_quality;
+  cfg->mjpeg_fps = mjpeg_fps;
   cfg->port = port;
   cfg->max_viewers = max_viewers;
   cfg->max_message = max_message;
@@ -897,6 +947,12 @@ main (int argc, char **argv)
   server.tty = isatty (2);
   server.media = vs_media_new (&server, cfg, &err);
   if (!server.media) {
+    g_printerr ("vizstream-server: %s\n", err->message);
+    return 1;
+  }
+
+  server.broadcast = vs_broadcast_new (&server, server.media, cfg, &err);
+  if (!server.broadcast) {
     g_printerr ("vizstream-server: %s\n", err->message);
     return 1;
   }
@@ -950,6 +1006,7 @@ main (int argc, char **argv)
   g_source_remove (server.tick_id);
   soup_server_disconnect (server.soup);
   g_object_unref (server.soup);
+  vs_broadcast_free (server.broadcast);
   vs_media_free (server.media);
   g_main_loop_unref (server.loop);
   g_free (server.url);

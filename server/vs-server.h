@@ -47,12 +47,18 @@ typedef struct
   gboolean adapt;               /* the bitrate controller */
   gboolean quiet;
   gchar *profile;
+  gchar **rtmp;                 /* --rtmp URLs */
+  guint rtmp_bitrate;           /* kbit/s */
+  guint rtmp_key_interval;      /* seconds */
+  guint mjpeg_quality;
+  guint mjpeg_fps;
 } VsConfig;
 
 typedef struct _VsServer VsServer;
 typedef struct _VsMedia VsMedia;
 typedef struct _VsViewer VsViewer;
 typedef struct _VsVariant VsVariant;
+typedef struct _VsBroadcast VsBroadcast;
 
 /* ---- the encode (vs-media.c) ---- */
 
@@ -75,6 +81,19 @@ void vs_media_set_leader (VsMedia * media, VsViewer * viewer);
 void vs_media_describe (VsMedia * media, JsonBuilder * b);
 void vs_media_tick (VsMedia * media, gdouble * fps, gdouble * kbps,
     guint * target_kbps);
+
+GstElement *vs_media_pipeline (VsMedia * media);
+GstElement *vs_media_rawtee (VsMedia * media);
+
+/* ---- RTMP pushes and MJPEG (vs-broadcast.c) ---- */
+
+VsBroadcast *vs_broadcast_new (VsServer * server, VsMedia * media,
+    const VsConfig * config, GError ** error);
+void vs_broadcast_free (VsBroadcast * bc);
+void vs_broadcast_tick (VsBroadcast * bc, GString * line);
+void vs_broadcast_describe (VsBroadcast * bc, JsonBuilder * b);
+void vs_broadcast_mjpeg (VsBroadcast * bc, SoupServerMessage * msg);
+void vs_broadcast_snapshot (VsBroadcast * bc, SoupServerMessage * msg);
 
 /* ---- viewers and signalling (vs-server.c) ---- */
 
