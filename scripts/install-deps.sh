@@ -24,6 +24,8 @@ packages=(
   # vizstream-server: HTTP/WebSocket, JSON, webrtcbin and its ICE agent
   libsoup-3.0-dev libjson-glib-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-nice libglib2.0-dev-bin
+  # broadcast: a private nginx-rtmp (scripts/nginx-rtmp.sh)
+  nginx libnginx-mod-rtmp
   # browser tests: Chromium in a loopback-only network namespace
   chromium iproute2 util-linux
 )
