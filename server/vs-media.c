@@ -133,6 +133,10 @@ typedef struct
   guint low_backoff;
   /* input: appsrc ! interactsink, made on the first event */
   GstElement *input_pipe, *appsrc;
+  /* WebSocket video: queue ! appsink instead of payloader + webrtcbin */
+  GstElement *appsink;
+  guint32 ws_seq, ws_acked;
+  guint64 ws_dropped, ws_bytes;
 } VsViewerMedia;
 
 static void viewer_request_key (VsViewerMedia * vm);
@@ -566,7 +570,7 @@ viewer_measure (VsViewerMedia * vm)
   gint64 i64;
   guint u;
 
-  if (!g_atomic_int_get (&vm->connected))
+  if (!vm->webrtc || !g_atomic_int_get (&vm->connected))
     return FALSE;
   session = viewer_rtp_session (vm);
   if (!session)
@@ -831,7 +835,8 @@ bus_cb (GstBus * bus, GstMessage * msg, gpointer data)
         for (GList * l = media->viewers; l; l = l->next) {
           VsViewer *viewer = l->data;
           VsViewerMedia *vm = viewer->media_priv;
-          if (vm && gst_object_has_as_ancestor (GST_MESSAGE_SRC (msg),
+          if (vm && vm->webrtc
+              && gst_object_has_as_ancestor (GST_MESSAGE_SRC (msg),
                   GST_OBJECT (vm->webrtc))) {
             in_viewer = TRUE;
             vs_viewer_close (viewer, err->message);
@@ -1493,6 +1498,160 @@ vs_media_add_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
   return TRUE;
 }
 
+/* ------------------------------------------------- video over WebSocket */
+
+/* Each encoded frame is one binary WebSocket message: a 24-byte header
+ * (docs/server.md) and the frame as the encoder made it (H.264 Annex B,
+ * or a VP8 frame), for the page's WebCodecs VideoDecoder. At most
+ * WS_IN_FLIGHT frames are unacknowledged: past that, frames are dropped
+ * until the next key frame, which is asked for. */
+#define WS_IN_FLIGHT 6
+#define WS_HEADER 24
+
+typedef struct
+{
+  VsViewer *viewer;
+  GBytes *frame;
+  gboolean key;
+} WsFrame;
+
+static gboolean
+ws_frame_send (gpointer data)
+{
+  WsFrame *f = data;
+  VsViewer *viewer = f->viewer;
+  VsViewerMedia *vm = viewer->media_priv;
+
+  if (!viewer->closed && vm && viewer->ws) {
+    if (vm->ws_seq - vm->ws_acked >= WS_IN_FLIGHT ||
+        (g_atomic_int_get (&vm->need_key) && !f->key)) {
+      vm->ws_dropped++;
+      if (!g_atomic_int_get (&vm->need_key))
+        viewer_request_key (vm);
+    } else {
+      gsize len;
+      guint8 *d = (guint8 *) g_bytes_get_data (f->frame, &len);
+      if (f->key)
+        g_atomic_int_set (&vm->need_key, 0);
+      vm->ws_seq++;
+      GST_WRITE_UINT32_LE (d + 4, vm->ws_seq);
+      vm->ws_bytes += len;
+      soup_websocket_connection_send_binary (viewer->ws, d, len);
+    }
+  }
+  g_bytes_unref (f->frame);
+  vs_viewer_unref (viewer);
+  g_free (f);
+  return G_SOURCE_REMOVE;
+}
+
+static GstFlowReturn
+ws_sample (GstAppSink * sink, gpointer data)
+{
+  VsViewerMedia *vm = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  GstBuffer *buf;
+  GstMapInfo map;
+  VsTiming t = { 0, 0, 0 };
+  const GstSegment *seg;
+  WsFrame *f;
+  guint8 *d;
+
+  if (!sample)
+    return GST_FLOW_OK;
+  buf = gst_sample_get_buffer (sample);
+  seg = gst_sample_get_segment (sample);
+  if (seg && seg->format == GST_FORMAT_TIME)
+    media_lookup_timing (vm->media, gst_segment_to_running_time (seg,
+            GST_FORMAT_TIME, GST_BUFFER_PTS (buf)), &t);
+  if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    gdouble publish_ms = t.unix_ns / 1e6;
+    d = g_malloc (WS_HEADER + map.size);
+    memset (d, 0, WS_HEADER);
+    d[0] = 1;                   /* version */
+    f = g_new0 (WsFrame, 1);
+    f->key = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    d[1] = f->key ? 1 : 0;
+    GST_WRITE_UINT32_LE (d + 8, (guint32) t.frame);
+    GST_WRITE_DOUBLE_LE (d + 16, publish_ms);
+    memcpy (d + WS_HEADER, map.data, map.size);
+    gst_buffer_unmap (buf, &map);
+    f->viewer = vs_viewer_ref (vm->viewer);
+    f->frame = g_bytes_new_take (d, WS_HEADER + map.size);
+    g_main_context_invoke (NULL, ws_frame_send, f);
+  }
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+void
+vs_media_ws_ack (VsMedia * media, VsViewer * viewer, guint32 seq)
+{
+  VsViewerMedia *vm = viewer->media_priv;
+  if (vm && vm->appsink && seq <= vm->ws_seq && seq > vm->ws_acked)
+    vm->ws_acked = seq;
+}
+
+void
+vs_media_add_input_viewer (VsMedia * media, VsViewer * viewer)
+{
+  VsViewerMedia *vm = g_new0 (VsViewerMedia, 1);
+
+  vm->viewer = viewer;
+  vm->media = media;
+  vm->variant = media->main;
+  viewer->media_priv = vm;
+  media->viewers = g_list_append (media->viewers, vs_viewer_ref (viewer));
+}
+
+gboolean
+vs_media_add_ws_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
+{
+  VsViewerMedia *vm = g_new0 (VsViewerMedia, 1);
+  GstAppSinkCallbacks cb = { NULL, NULL, ws_sample };
+  GstPad *pad;
+
+  vm->viewer = viewer;
+  vm->media = media;
+  vm->variant = media->main;
+  viewer->media_priv = vm;
+  vm->queue = gst_element_factory_make ("queue", NULL);
+  vm->appsink = gst_element_factory_make ("appsink", NULL);
+  if (!vm->queue || !vm->appsink) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "queue or appsink missing");
+    gst_clear_object (&vm->queue);
+    gst_clear_object (&vm->appsink);
+    viewer->media_priv = NULL;
+    g_free (vm);
+    return FALSE;
+  }
+  g_object_set (vm->queue, "max-size-buffers", 0, "max-size-bytes", 0,
+      "max-size-time", (guint64) 300 * GST_MSECOND, "leaky", 2, NULL);
+  g_object_set (vm->appsink, "sync", FALSE, "async", FALSE, "max-buffers", 4,
+      "drop", TRUE, NULL);
+  gst_app_sink_set_callbacks (GST_APP_SINK (vm->appsink), &cb, vm, NULL);
+  gst_bin_add_many (GST_BIN (media->pipeline), vm->queue, vm->appsink, NULL);
+  gst_element_link (vm->queue, vm->appsink);
+  gst_element_sync_state_with_parent (vm->appsink);
+  gst_element_sync_state_with_parent (vm->queue);
+  g_atomic_int_set (&vm->connected, 1);
+  g_atomic_int_set (&vm->need_key, 1);
+  pad = gst_element_get_static_pad (vm->queue, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, viewer_queue_probe, vm,
+      NULL);
+  gst_object_unref (pad);
+  vm->teepad = gst_element_request_pad_simple (vm->variant->tee, "src_%u");
+  pad = gst_element_get_static_pad (vm->queue, "sink");
+  gst_pad_link (vm->teepad, pad);
+  gst_object_unref (pad);
+  variant_use (vm->variant, +1);
+  variant_sync (vm->variant);
+  media->viewers = g_list_append (media->viewers, vs_viewer_ref (viewer));
+  viewer_request_key (vm);
+  return TRUE;
+}
+
 /* Moves a viewer's branch to another encode: unlinked and relinked while
  * no buffer passes, then the new encode sends a key frame. */
 typedef struct
@@ -1559,7 +1718,7 @@ viewer_media_free (VsViewerMedia * vm)
   /* webrtcbin first: until negotiated it holds the queue's thread, which
    * must be released before the queue can stop. */
   GstElement *elements[] = { vm->webrtc, vm->setter, vm->rtpcaps, vm->pay,
-    vm->queue
+    vm->appsink, vm->queue
   };
 
   if (vm->timeout_id)
@@ -1573,10 +1732,10 @@ viewer_media_free (VsViewerMedia * vm)
     gst_object_unref (vm->teepad);
     variant_use (vm->variant, -1);
   }
-  if (vm->webrtc) {
+  if (vm->webrtc)
     g_signal_handlers_disconnect_by_data (vm->webrtc, vm);
+  if (vm->queue)
     g_signal_handlers_disconnect_by_data (vm->queue, vm);
-  }
   if (vm->status_channel) {
     g_signal_handlers_disconnect_by_data (vm->status_channel, vm);
     g_object_unref (vm->status_channel);
@@ -1629,8 +1788,9 @@ vs_media_set_remote_answer (VsMedia * media, VsViewer * viewer,
   GstWebRTCSessionDescription *answer;
   GstPromise *p;
 
-  if (!vm) {
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "no session");
+  if (!vm || !vm->webrtc) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+        "no WebRTC session");
     return;
   }
   if (gst_sdp_message_new_from_text (sdp, &msg) != GST_SDP_OK || !msg
@@ -1655,7 +1815,7 @@ vs_media_add_remote_candidate (VsMedia * media, VsViewer * viewer,
     guint mline, const gchar * candidate)
 {
   VsViewerMedia *vm = viewer->media_priv;
-  if (vm)
+  if (vm && vm->webrtc)
     g_signal_emit_by_name (vm->webrtc, "add-ice-candidate", mline, candidate);
 }
 
@@ -1788,4 +1948,15 @@ vs_media_describe_viewer (VsMedia * media, VsViewer * viewer, JsonBuilder * b)
   json_builder_add_double_value (b, vm->delay_trend);
   json_builder_set_member_name (b, "overruns");
   json_builder_add_int_value (b, g_atomic_int_get (&vm->overruns));
+  json_builder_set_member_name (b, "transport");
+  json_builder_add_string_value (b, vm->appsink ? "ws" : vm->webrtc ?
+      "webrtc" : "mjpeg");
+  if (vm->appsink) {
+    json_builder_set_member_name (b, "ws_frames");
+    json_builder_add_int_value (b, vm->ws_seq);
+    json_builder_set_member_name (b, "ws_dropped");
+    json_builder_add_int_value (b, vm->ws_dropped);
+    json_builder_set_member_name (b, "ws_bytes");
+    json_builder_add_int_value (b, vm->ws_bytes);
+  }
 }

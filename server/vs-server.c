@@ -40,6 +40,7 @@ typedef struct
   gboolean hello;
   gboolean has_token;
   gboolean view_only;           /* asked by the page */
+  gchar *transport;             /* webrtc, ws or mjpeg */
   guint bad_messages;
   gulong message_id, closed_id;
   gchar *address;
@@ -63,6 +64,7 @@ vs_viewer_unref (VsViewer * viewer)
     return;
   g_clear_object (&viewer->ws);
   g_free (priv->address);
+  g_free (priv->transport);
   g_free (priv);
 }
 
@@ -367,6 +369,13 @@ handle_hello (VsServer * server, VsViewer * viewer, JsonObject * o)
   p->hello = TRUE;
   p->view_only = json_object_get_boolean_member_with_default (o, "view_only",
       FALSE);
+  p->transport = g_strdup (json_object_get_string_member_with_default (o,
+          "transport", "webrtc"));
+  if (!g_str_equal (p->transport, "webrtc") && !g_str_equal (p->transport,
+          "ws") && !g_str_equal (p->transport, "mjpeg")) {
+    vs_viewer_close (viewer, "hello: transport is webrtc, ws or mjpeg");
+    return;
+  }
   if (token && *token) {
     if (server->cfg.token && g_str_equal (token, server->cfg.token))
       p->has_token = TRUE;
@@ -375,14 +384,20 @@ handle_hello (VsServer * server, VsViewer * viewer, JsonObject * o)
   }
   send_welcome (server, viewer);
   assign_roles (server);
-  if (!vs_media_add_viewer (server->media, viewer, &err)) {
+  /* MJPEG pages take /mjpeg; this connection carries their input. */
+  if (g_str_equal (p->transport, "mjpeg"))
+    vs_media_add_input_viewer (server->media, viewer);
+  else if (!(g_str_equal (p->transport, "ws") ?
+          vs_media_add_ws_viewer (server->media, viewer, &err) :
+          vs_media_add_viewer (server->media, viewer, &err))) {
     vs_viewer_close (viewer, err->message);
     g_error_free (err);
     return;
   }
   if (!server->cfg.quiet)
-    g_printerr ("\nvizstream-server: viewer %u (%s) joined, %s\n", viewer->id,
-        p->address, viewer->controls ? "controlling" : "view only");
+    g_printerr ("\nvizstream-server: viewer %u (%s) joined over %s, %s\n",
+        viewer->id, p->address, p->transport,
+        viewer->controls ? "controlling" : "view only");
 }
 
 static void
@@ -460,9 +475,25 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
       vs_media_add_remote_candidate (server->media, viewer, (guint) mline,
           cand);
   } else if (g_str_equal (kind, "ping")) {
-    JsonNode *n = message_new ("pong", NULL, NULL);
-    vs_viewer_send (viewer, n);
-    json_node_unref (n);
+    gchar *pong = g_strdup_printf ("{\"type\":\"pong\",\"t\":%.3f,"
+        "\"server_ms\":%.3f}", json_object_get_double_member_with_default (o,
+            "t", 0), g_get_real_time () / 1000.0);
+    send_text (viewer, pong);
+    g_free (pong);
+  } else if (g_str_equal (kind, "ack")) {
+    gint64 n = json_object_get_int_member_with_default (o, "n", -1);
+    if (n < 0 || n > G_MAXUINT32)
+      bad_message (viewer, "ack: wants n");
+    else
+      vs_media_ws_ack (server->media, viewer, (guint32) n);
+  } else if (g_str_equal (kind, "input")) {
+    /* Input over the WebSocket (pages without a data channel). */
+    const gchar *events = json_object_get_string_member_with_default (o,
+        "data", NULL);
+    if (!events || g_str_equal (p->transport, "webrtc"))
+      bad_message (viewer, "input: wants data (ws and mjpeg pages only)");
+    else
+      vs_viewer_input (viewer, events, strlen (events));
   } else {
     gchar *m = g_strdup_printf ("unknown message type '%.40s'", kind);
     bad_message (viewer, m);

@@ -71,6 +71,13 @@ const gchar *vs_media_encoder_name (VsMedia * media);
 gboolean vs_media_add_viewer (VsMedia * media, VsViewer * viewer,
     GError ** error);
 void vs_media_remove_viewer (VsMedia * media, VsViewer * viewer);
+/* The same encode over the viewer's WebSocket (binary messages), for
+ * pages that cannot do WebRTC; acknowledgements bound what is in flight. */
+gboolean vs_media_add_ws_viewer (VsMedia * media, VsViewer * viewer,
+    GError ** error);
+/* A viewer that only sends input (MJPEG pages). */
+void vs_media_add_input_viewer (VsMedia * media, VsViewer * viewer);
+void vs_media_ws_ack (VsMedia * media, VsViewer * viewer, guint32 seq);
 void vs_media_set_remote_answer (VsMedia * media, VsViewer * viewer,
     const gchar * sdp, GError ** error);
 void vs_media_add_remote_candidate (VsMedia * media, VsViewer * viewer,

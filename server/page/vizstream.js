@@ -6,12 +6,17 @@
 //
 // Query parameters: token=T (control with the server's --token), view (never
 // control), stats (overlay shown), resize (ask the renderer for this
-// window's size when the server allows it), timing (frame timing on).
+// window's size when the server allows it), timing (frame timing on),
+// transport=webrtc|ws|mjpeg (default webrtc; the page falls back to ws, or
+// mjpeg where WebCodecs is missing, when ICE does not connect within
+// ice_timeout ms, 8000 by default).
 'use strict';
 
 (function () {
   const params = new URLSearchParams(location.search);
   const video = document.getElementById('video');
+  const canvas = document.getElementById('canvas');
+  const img = document.getElementById('img');
   const message = document.getElementById('message');
   const roleEl = document.getElementById('role');
   const overlay = document.getElementById('overlay');
@@ -23,11 +28,42 @@
     reconnects: 0, eventsSent: 0, lastError: null,
     framesShown: 0, timing: new Map(), clockOffset: 0, clockRtt: Infinity,
     latencies: [], lastLatency: null, lastFrameNumber: null,
-    stats: {},
+    stats: {}, transport: null, fallbacks: 0,
+    wsFrames: 0, wsBytes: 0, wsDecoded: 0, pingRtt: null,
   };
   window.vizstream = state;
 
   let ws = null, pc = null, input = null, status = null;
+  let decoder = null, needKey = true, iceTimer = null;
+  const sent = new Map();   // ws frame timestamp -> { frame, publish_ms }
+  let transport = params.get('transport') || 'webrtc';
+  if (!['webrtc', 'ws', 'mjpeg'].includes(transport)) transport = 'webrtc';
+  const iceTimeout = Number(params.get('ice_timeout')) || 8000;
+
+  // What shows the picture: the video (WebRTC), a canvas (WebSocket +
+  // WebCodecs) or an img (MJPEG).
+  function surface() {
+    return transport === 'ws' ? canvas : transport === 'mjpeg' ? img : video;
+  }
+  function surfaceSize() {
+    const s = surface();
+    if (s === canvas) return [canvas.width, canvas.height];
+    if (s === img) return [img.naturalWidth, img.naturalHeight];
+    return [video.videoWidth, video.videoHeight];
+  }
+  function showSurface() {
+    for (const el of [video, canvas, img]) el.hidden = el !== surface();
+    state.transport = transport;
+  }
+  // The picture's box on the page (tests click through it).
+  state.pictureRect = () => {
+    const [vw, vh] = surfaceSize();
+    const r = surface().getBoundingClientRect();
+    if (!vw || !vh) return null;
+    const scale = Math.min(r.width / vw, r.height / vh);
+    const w = vw * scale, h = vh * scale;
+    return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, width: w, height: h };
+  };
   let chain = Promise.resolve();
   let retryDelay = 500, retryTimer = null, generation = 0;
   let allowResize = false;
@@ -46,13 +82,16 @@
     retryTimer = null;
     say(state.reconnects ? 'reconnecting…' : 'connecting…');
     const proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    showSurface();
     ws = new WebSocket(proto + location.host + '/ws');
+    ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
-      const hello = { type: 'hello', view_only: params.has('view') };
+      const hello = { type: 'hello', view_only: params.has('view'), transport };
       if (params.get('token')) hello.token = params.get('token');
       send(hello);
     };
     ws.onmessage = (e) => {
+      if (e.data instanceof ArrayBuffer) { onWsFrame(e.data); return; }
       let m;
       try { m = JSON.parse(e.data); } catch (err) { return; }
       chain = chain.then(() => { if (gen === generation) return handle(m); })
@@ -61,17 +100,21 @@
     ws.onclose = () => { if (gen === generation) restart('server connection closed'); };
   }
 
-  function restart(why) {
+  function restart(why, delay) {
     if (retryTimer) return;
     state.connected = false;
     state.lastError = why;
+    clearTimeout(iceTimer);
     if (pc) { pc.close(); pc = null; }
+    if (decoder && decoder.state !== 'closed') decoder.close();
+    decoder = null;
+    if (transport === 'mjpeg') img.removeAttribute('src');
     if (ws) { ws.onclose = null; ws.close(); ws = null; }
     input = status = null;
     generation++;
     say('reconnecting… (' + why + ')');
     state.reconnects++;
-    retryTimer = setTimeout(connect, retryDelay);
+    retryTimer = setTimeout(connect, delay !== undefined ? delay : retryDelay);
     retryDelay = Math.min(retryDelay * 2, 4000);
   }
 
@@ -81,7 +124,17 @@
         state.id = m.id;
         state.codec = m.codec;
         allowResize = !!m.resize;
-        makePeer(m.ice_servers || []);
+        if (transport === 'webrtc') {
+          makePeer(m.ice_servers || []);
+        } else {
+          // Over HTTP only: the picture on this WebSocket or /mjpeg.
+          state.connected = true;
+          retryDelay = 500;
+          say('');
+          if (transport === 'mjpeg') img.src = '/mjpeg?viewer=' + m.id;
+          if (allowResize && params.has('resize')) askResize();
+          ping();
+        }
         break;
       case 'offer': {
         state.remoteSdp = m.sdp;
@@ -95,6 +148,12 @@
           if (allowResize && params.has('resize')) askResize();
         };
         input.onclose = () => { state.inputOpen = false; };
+        // ICE that does not connect (UDP blocked, an HTTP-only tunnel):
+        // the same stream over this WebSocket instead.
+        clearTimeout(iceTimer);
+        iceTimer = setTimeout(() => {
+          if (transport === 'webrtc' && !state.connected) fallBack('ICE did not connect');
+        }, iceTimeout);
         break;
       }
       case 'ice':
@@ -105,7 +164,7 @@
         state.role = m.role;
         roleEl.textContent = m.role === 'control' ? 'controlling' : 'view only';
         roleEl.className = m.role;
-        video.classList.toggle('view-only', m.role !== 'control');
+        for (const el of [video, canvas, img]) el.classList.toggle('view-only', m.role !== 'control');
         break;
       case 'renderer':
         state.renderer = m.state;
@@ -113,11 +172,74 @@
           say('the renderer is gone; waiting for it to come back…');
         else if (state.connected) say('');
         break;
+      case 'pong': {
+        const now = performance.timeOrigin + performance.now();
+        const rtt = now - m.t;
+        state.pingRtt = rtt;
+        if (m.server_ms && (rtt <= state.clockRtt * 1.5 || state.clockRtt === Infinity)) {
+          state.clockRtt = Math.min(rtt, state.clockRtt);
+          state.clockOffset = m.server_ms - (m.t + rtt / 2);
+        }
+        break;
+      }
       case 'error':
         state.lastError = m.message;
         console.warn('vizstream-server:', m.message);
         break;
     }
+  }
+
+  function fallBack(why) {
+    transport = 'VideoDecoder' in window ? 'ws' : 'mjpeg';
+    state.fallbacks++;
+    console.warn('vizstream: ' + why + '; falling back to ' + transport);
+    restart(why + ', trying ' + transport, 0);
+  }
+
+  // ---- video over the WebSocket: WebCodecs decodes, a canvas shows
+
+  function makeDecoder() {
+    decoder = new VideoDecoder({
+      output: (frame) => {
+        if (canvas.width !== frame.displayWidth || canvas.height !== frame.displayHeight) {
+          canvas.width = frame.displayWidth;
+          canvas.height = frame.displayHeight;
+        }
+        canvas.getContext('2d').drawImage(frame, 0, 0);
+        const t = sent.get(frame.timestamp);
+        sent.delete(frame.timestamp);
+        frame.close();
+        state.wsDecoded++;
+        state.framesShown++;
+        if (t && t.publish_ms > 0) {
+          state.lastLatency = performance.timeOrigin + performance.now() + state.clockOffset - t.publish_ms;
+          state.lastFrameNumber = t.frame;
+          state.latencies.push(state.lastLatency);
+          if (state.latencies.length > 300) state.latencies.shift();
+        }
+        if (state.firstFrameMs === undefined) state.firstFrameMs = performance.now();
+      },
+      error: (e) => { state.lastError = String(e); restart('decoder: ' + e.message); },
+    });
+    decoder.configure({ codec: state.codec === 'vp8' ? 'vp8' : 'avc1.42e01f', optimizeForLatency: true });
+    needKey = true;
+  }
+
+  function onWsFrame(buf) {
+    if (buf.byteLength < 24 || transport !== 'ws') return;
+    const h = new DataView(buf);
+    const key = (h.getUint8(1) & 1) === 1;
+    const seq = h.getUint32(4, true);
+    send({ type: 'ack', n: seq });   // bounds what the server keeps in flight
+    state.wsFrames++;
+    state.wsBytes += buf.byteLength;
+    if (!decoder || decoder.state === 'closed') makeDecoder();
+    if (needKey && !key) return;
+    needKey = false;
+    const timestamp = seq * 1000;
+    sent.set(timestamp, { frame: h.getUint32(8, true), publish_ms: h.getFloat64(16, true) });
+    if (sent.size > 120) sent.delete(sent.keys().next().value);
+    decoder.decode(new EncodedVideoChunk({ type: key ? 'key' : 'delta', timestamp, data: new Uint8Array(buf, 24) }));
   }
 
   function makePeer(iceServers) {
@@ -164,10 +286,11 @@
   }
 
   function ping() {
-    if (status && status.readyState === 'open')
-      status.send(JSON.stringify({ type: 'ping', t: performance.timeOrigin + performance.now() }));
+    const m = JSON.stringify({ type: 'ping', t: performance.timeOrigin + performance.now() });
+    if (transport !== 'webrtc') { if (ws && ws.readyState === WebSocket.OPEN) ws.send(m); }
+    else if (status && status.readyState === 'open') status.send(m);
   }
-  setInterval(() => { if (timingOn) ping(); }, 2000);
+  setInterval(() => { if (timingOn || transport !== 'webrtc') ping(); }, 2000);
 
   function onStatus(text) {
     let m;
@@ -207,6 +330,23 @@
 
   let prev = null;
   async function updateStats() {
+    if (transport !== 'webrtc') {
+      const s = { time: performance.now(), frames: state.wsDecoded, bytes: state.wsBytes };
+      if (prev && prev.bytes !== undefined && prev.viaWs) {
+        const dt = (s.time - prev.time) / 1000;
+        const [w, hh] = surfaceSize();
+        state.stats = {
+          fps: (s.frames - prev.frames) / dt, kbps: (s.bytes - prev.bytes) * 8 / 1000 / dt,
+          loss: null, rtt_ms: state.pingRtt, width: w, height: hh,
+          codec: transport === 'ws' ? 'ws ' + state.codec : 'mjpeg', frames: s.frames,
+          latency_ms: state.lastLatency,
+        };
+      }
+      s.viaWs = true;
+      prev = s;
+      renderOverlay();
+      return;
+    }
     if (!pc) return;
     const report = await pc.getStats();
     const s = { time: performance.now() };
@@ -234,6 +374,10 @@
       };
     }
     prev = s;
+    renderOverlay();
+  }
+
+  function renderOverlay() {
     if (!overlay.hidden) {
       const st = state.stats;
       const f = (v, d) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
@@ -259,33 +403,37 @@
 
   // ---- input
 
+  function channelOpen() {
+    if (transport === 'webrtc') return input && input.readyState === 'open';
+    return ws && ws.readyState === WebSocket.OPEN;
+  }
+  function sendEvent(ev) {
+    if (transport === 'webrtc') input.send(JSON.stringify(ev));
+    else ws.send(JSON.stringify({ type: 'input', data: JSON.stringify(ev) }));
+  }
   function canSend() {
-    return state.role === 'control' && input && input.readyState === 'open';
+    return state.role === 'control' && channelOpen();
   }
 
   // For tests and debugging: send whatever the role (the server decides).
   state.forceSend = (ev) => {
-    if (!input || input.readyState !== 'open') return false;
-    input.send(JSON.stringify(ev));
+    if (!channelOpen()) return false;
+    sendEvent(ev);
     return true;
   };
 
   function emit(ev) {
     if (!canSend()) return false;
-    input.send(JSON.stringify(ev));
+    sendEvent(ev);
     state.eventsSent++;
     return true;
   }
 
   // Where a point falls in the picture (object-fit: contain), 0..1.
   function locate(clientX, clientY) {
-    const vw = video.videoWidth, vh = video.videoHeight;
-    if (!vw || !vh) return null;
-    const r = video.getBoundingClientRect();
-    const scale = Math.min(r.width / vw, r.height / vh);
-    const w = vw * scale, h = vh * scale;
-    const x = (clientX - (r.left + (r.width - w) / 2)) / w;
-    const y = (clientY - (r.top + (r.height - h) / 2)) / h;
+    const r = state.pictureRect();
+    if (!r) return null;
+    const x = (clientX - r.left) / r.width, y = (clientY - r.top) / r.height;
     if (x < 0 || x > 1 || y < 0 || y > 1) return null;
     return { x: Math.round(x * 1e5) / 1e5, y: Math.round(y * 1e5) / 1e5 };
   }
@@ -308,24 +456,25 @@
   // DOM button numbers -> X buttons: left 1, middle 2, right 3.
   const BUTTONS = [1, 2, 3, 8, 9];
 
+  const surfaces = [video, canvas, img];
   let pendingMove = null;
   function flushMove() {
     if (pendingMove) { emit(pendingMove); pendingMove = null; }
   }
 
-  video.addEventListener('pointerdown', (e) => {
-    video.focus();
+  surfaces.forEach((el) => el.addEventListener('pointerdown', (e) => {
+    el.focus();
     const p = locate(e.clientX, e.clientY);
     if (!p || state.role !== 'control') return;
     e.preventDefault();
-    video.setPointerCapture(e.pointerId);
+    el.setPointerCapture(e.pointerId);
     flushMove();
     if (e.pointerType === 'touch')
       emit({ event: 'TouchDown', identifier: e.pointerId, x: p.x, y: p.y, pressure: e.pressure || 0.5, modifier_state: modifiers(e) });
     else
       emit({ event: 'MouseButtonPress', button: BUTTONS[e.button] || 1, x: p.x, y: p.y, modifier_state: modifiers(e) });
-  });
-  video.addEventListener('pointermove', (e) => {
+  }));
+  surfaces.forEach((el) => el.addEventListener('pointermove', (e) => {
     const p = locate(e.clientX, e.clientY);
     if (!p) return;
     // One motion per animation frame: the newest position.
@@ -336,7 +485,7 @@
     if (pendingMove && pendingMove.event !== ev.event) flushMove();
     if (!pendingMove) requestAnimationFrame(flushMove);
     pendingMove = ev;
-  });
+  }));
   function pointerUp(e) {
     if (state.role !== 'control') return;
     const q = locate(e.clientX, e.clientY) || clampLocate(e.clientX, e.clientY);
@@ -349,18 +498,15 @@
   }
   // A release outside the picture still ends the drag, at its edge.
   function clampLocate(clientX, clientY) {
-    const vw = video.videoWidth, vh = video.videoHeight;
-    if (!vw || !vh) return null;
-    const r = video.getBoundingClientRect();
-    const scale = Math.min(r.width / vw, r.height / vh);
-    const w = vw * scale, h = vh * scale;
+    const r = state.pictureRect();
+    if (!r) return null;
     const c = (v) => Math.min(1, Math.max(0, v));
-    return { x: c((clientX - (r.left + (r.width - w) / 2)) / w), y: c((clientY - (r.top + (r.height - h) / 2)) / h) };
+    return { x: c((clientX - r.left) / r.width), y: c((clientY - r.top) / r.height) };
   }
-  video.addEventListener('pointerup', pointerUp);
-  video.addEventListener('pointercancel', pointerUp);
-  video.addEventListener('contextmenu', (e) => e.preventDefault());
-  video.addEventListener('wheel', (e) => {
+  surfaces.forEach((el) => el.addEventListener('pointerup', pointerUp));
+  surfaces.forEach((el) => el.addEventListener('pointercancel', pointerUp));
+  surfaces.forEach((el) => el.addEventListener('contextmenu', (e) => e.preventDefault()));
+  surfaces.forEach((el) => el.addEventListener('wheel', (e) => {
     const p = locate(e.clientX, e.clientY);
     if (!p || state.role !== 'control') return;
     e.preventDefault();
@@ -368,7 +514,7 @@
     const k = e.deltaMode === 0 ? 1 / 100 : e.deltaMode === 1 ? 1 : 3;
     flushMove();
     emit({ event: 'MouseScroll', x: p.x, y: p.y, delta_x: -e.deltaX * k, delta_y: -e.deltaY * k, modifier_state: modifiers(e) });
-  }, { passive: false });
+  }, { passive: false }));
 
   // KeyboardEvent.key -> X keysym names.
   const KEYS = {

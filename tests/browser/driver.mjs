@@ -40,13 +40,17 @@ async function ensureBrowser() {
 // Reads the frame number vizstream-demo draws at the top-left corner
 // (examples/demo/scene.c, tag_draw) from a canvas copy of the video.
 function decodeTag({ rw, rh }) {
-  const video = document.getElementById('video');
-  const vw = video.videoWidth, vh = video.videoHeight;
+  // The element showing the picture: video (WebRTC), canvas (WebSocket),
+  // img (MJPEG).
+  const t = window.vizstream && window.vizstream.transport;
+  const el = document.getElementById(t === 'ws' ? 'canvas' : t === 'mjpeg' ? 'img' : 'video');
+  const vw = t === 'ws' ? el.width : t === 'mjpeg' ? el.naturalWidth : el.videoWidth;
+  const vh = t === 'ws' ? el.height : t === 'mjpeg' ? el.naturalHeight : el.videoHeight;
   if (!vw || !vh) return { number: null, width: vw, height: vh };
   const canvas = document.createElement('canvas');
   canvas.width = vw; canvas.height = vh;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(video, 0, 0, vw, vh);
+  ctx.drawImage(el, 0, 0, vw, vh);
   rw = rw || vw; rh = rh || vh;
   let cell = Math.min(16, Math.floor(rw / 40), Math.floor(rh / 4));
   const sx = vw / rw, sy = vh / rh;
@@ -70,11 +74,8 @@ function decodeTag({ rw, rh }) {
 // Client coordinates of a point of the picture (0..1).
 async function pictureToClient(page, x, y) {
   return page.evaluate(([x, y]) => {
-    const v = document.getElementById('video');
-    const r = v.getBoundingClientRect();
-    const s = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
-    const w = v.videoWidth * s, h = v.videoHeight * s;
-    return [r.left + (r.width - w) / 2 + x * w, r.top + (r.height - h) / 2 + y * h];
+    const r = window.vizstream.pictureRect();
+    return [r.left + x * r.width, r.top + y * r.height];
   }, [x, y]);
 }
 
@@ -97,6 +98,14 @@ async function run(msg) {
       return page.evaluate(msg.expr);
     case 'frame':
       return page.evaluate(decodeTag, { rw: msg.rw, rh: msg.rh });
+    case 'wscheck':
+      // WebSocket path: the number in the canvas's pixels and the frame
+      // number the server sent with the frame last decoded, read together.
+      return page.evaluate(`(() => {
+        const decode = ${decodeTag.toString()};
+        const px = decode(${JSON.stringify({ rw: msg.rw, rh: msg.rh })});
+        return { pixels: px.number, tagged: window.vizstream.lastFrameNumber };
+      })()`);
     case 'framecheck':
       // On the next frame shown: the number in its pixels and the number
       // the server's frame timing gives for its RTP timestamp.

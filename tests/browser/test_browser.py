@@ -459,6 +459,52 @@ class BrowserTest(BrowserTestCase):
                   ["target_kbps"] > st["variants"][0]["target_kbps"] * 1.5, 60, 1.0)
 
 
+    def check_http_transport(self, query, transport):
+        self.start_server()
+        self.open("a", query)
+        first, second = self.wait_frames("a")
+        self.assertGreater(second, first)
+        self.assertEqual(self.browser.js("a", "window.vizstream.transport"), transport)
+        st = self.status()["viewers"][0]
+        self.assertEqual(st["transport"], transport)
+        self.wait("role", lambda: self.role("a") == "control")
+        self.browser.call("mouse", page="a", action="click", x=0.75, y=0.25)
+        ev = self.wait("click at the renderer", lambda: [
+            e for e in self.demo_events() if e["event"] == "MouseButtonRelease"], 10)
+        self.assertAlmostEqual(ev[0]["x"], 0.75 * W, delta=2)
+        self.assertAlmostEqual(ev[0]["y"], 0.25 * H, delta=2)
+        return st
+
+    def test_websocket_transport(self):
+        """Encoded video over the WebSocket, decoded by WebCodecs."""
+        self.check_http_transport("?transport=ws", "ws")
+        # The canvas shows the frame the server said it sent.
+        checks = [self.browser.call("wscheck", page="a", rw=W, rh=H)
+                  for _ in range(5)]
+        self.assertTrue(all(c["pixels"] == c["tagged"] for c in checks), checks)
+        st = self.status()["viewers"][0]
+        self.assertGreater(st["ws_frames"], 30)
+        latency = self.wait("latency", lambda: self.browser.js(
+            "a", "window.vizstream.lastLatency"))
+        self.assertLess(latency, 2000)
+
+    def test_mjpeg_transport(self):
+        self.check_http_transport("?transport=mjpeg", "mjpeg")
+
+    def test_falls_back_when_ice_fails(self):
+        """No ICE candidates in this namespace without --ice-address: the
+        page gives up on WebRTC and takes the WebSocket path."""
+        self.server = self.procs.start(
+            [SERVER, "--segment", self.segment, "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = re.search(r"serving (http://\S+)",
+                             self.server.stdout.readline()).group(1)
+        self.open("a", "?ice_timeout=3000")
+        self.wait("fell back", lambda: self.browser.js(
+            "a", "window.vizstream.transport") == "ws", 30)
+        self.wait_frames("a")
+        self.assertEqual(self.browser.js("a", "window.vizstream.fallbacks"), 1)
+
     def test_slow_viewer_gets_the_low_encode(self):
         """A viewer behind a slow link (its own namespace, a veth pair and a
         tbf cap) moves to the lower encode; the controlling viewer on
