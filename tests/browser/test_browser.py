@@ -175,9 +175,10 @@ class BrowserTest(BrowserTestCase):
                 "framecheck", page="a", rw=W, rh=H), 15)
             checks.append((m["pixels"], m["tagged"]))
         print("pixels/tagged:", checks)
-        # The canvas copy may already hold the next frame now and then.
+        # The canvas copy may already hold a newer decoded frame now and then
+        # (the decoder runs ahead of the compositor on a busy machine).
         self.assertGreaterEqual(sum(p == t for p, t in checks), 3, checks)
-        self.assertTrue(all(0 <= p - t <= 2 for p, t in checks), checks)
+        self.assertTrue(all(0 <= p - t <= 4 for p, t in checks), checks)
         stats = self.wait("page stats", lambda: self.browser.js(
             "a", "window.vizstream.stats.codec && window.vizstream.stats"))
         self.assertEqual(stats["codec"], mime)
