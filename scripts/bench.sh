@@ -22,3 +22,9 @@ echo "== browsers (vizstream-server -> headless Chromium, loopback) =="
 VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   /usr/bin/python3 bench/bench_browser.py "${BENCH_SECONDS:-10}"
+
+echo
+echo "== quality per bit: MJPEG vs VP8 vs H.264 (SSIM vs the source frames) =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_quality.py
