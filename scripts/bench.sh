@@ -28,3 +28,9 @@ echo "== quality per bit: MJPEG vs VP8 vs H.264 (SSIM vs the source frames) =="
 VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   /usr/bin/python3 bench/bench_quality.py
+
+echo
+echo "== broadcast paths: what RTMP and HLS add vs MJPEG =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_broadcast.py
