@@ -489,6 +489,30 @@ class BrowserTest(BrowserTestCase):
             "a", "window.vizstream.lastLatency"))
         self.assertLess(latency, 2000)
 
+    def test_websocket_client_that_never_acks(self):
+        """A WebSocket viewer that takes frames but never acknowledges gets
+        a bounded number of them; the rest are dropped, nothing piles up."""
+        self.start_server()
+        self.open("a")
+        self.wait_frames("a")
+        got = self.browser.js("a", """new Promise((resolve) => {
+            const ws = new WebSocket('ws://' + location.host + '/ws');
+            ws.binaryType = 'arraybuffer';
+            let frames = 0;
+            ws.onopen = () => ws.send(JSON.stringify({type: 'hello', transport: 'ws'}));
+            ws.onmessage = (e) => { if (e.data instanceof ArrayBuffer) frames++; };
+            setTimeout(() => { window._stuck = ws; resolve(frames); }, 4000);
+          })""")
+        self.assertGreater(got, 0)
+        self.assertLessEqual(got, 6)
+        ws = [v for v in self.status()["viewers"] if v.get("transport") == "ws"][0]
+        self.assertEqual(ws["ws_frames"], got)
+        # (most never get that far: delta frames stop at its queue while it
+        # waits for a key frame, which is only sent when it has room)
+        self.assertGreaterEqual(ws["ws_dropped"], 1)
+        # The WebRTC page did not notice.
+        self.wait_frames("a")
+
     def test_mjpeg_transport(self):
         self.check_http_transport("?transport=mjpeg", "mjpeg")
 
@@ -505,6 +529,48 @@ class BrowserTest(BrowserTestCase):
             "a", "window.vizstream.transport") == "ws", 30)
         self.wait_frames("a")
         self.assertEqual(self.browser.js("a", "window.vizstream.fallbacks"), 1)
+
+    def test_rtmp_restart_does_not_disturb_viewers(self):
+        """nginx-rtmp killed and restarted mid-stream: the push comes back
+        by itself and the WebRTC page never stops moving."""
+        sys.path.insert(0, os.path.join(HERE, "..", "server"))
+        from test_broadcast import free_port
+        rtmp_port, http_port = free_port(), free_port()
+        nginx_cmd = [os.path.join(vztest.SOURCE, "scripts", "nginx-rtmp.sh"),
+                     os.path.join(self.tmp.name, "nginx"), str(rtmp_port),
+                     str(http_port)]
+        nginx = self.procs.start(nginx_cmd, stdout=subprocess.DEVNULL)
+        time.sleep(1)
+        self.start_server("--rtmp", "rtmp://127.0.0.1:%d/live/x" % rtmp_port)
+        self.open("a")
+        self.wait_frames("a")
+        self.wait("rtmp live", lambda: self.status()["rtmp"][0]["state"] == "live", 20)
+        samples = []
+
+        def sample(seconds):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                n = self.frame("a")
+                if n:
+                    samples.append((time.monotonic(), n))
+                time.sleep(0.2)
+        sample(1)
+        self.procs.stop(nginx)
+        sample(3)
+        self.assertIn("reconnecting", self.status()["rtmp"][0]["state"])
+        self.procs.start(nginx_cmd, stdout=subprocess.DEVNULL)
+        end = time.monotonic() + 20
+        while self.status()["rtmp"][0]["state"] != "live":
+            self.assertLess(time.monotonic(), end, "rtmp did not come back")
+            sample(0.5)
+        sample(1)
+        # The page's picture moved all along: never 1 s without a new frame.
+        last_t, last_n = samples[0]
+        for t, n in samples[1:]:
+            if n > last_n:
+                last_t, last_n = t, n
+            self.assertLess(t - last_t, 1.0, samples)
+        self.assertGreater(samples[-1][1] - samples[0][1], 60)
 
     def test_slow_viewer_gets_the_low_encode(self):
         """A viewer behind a slow link (its own namespace, a veth pair and a
