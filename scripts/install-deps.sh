@@ -19,8 +19,8 @@ packages=(
   gir1.2-gst-plugins-base-1.0
   # Python renderers: VTK (renders off-screen through GLX, so Xvfb)
   python3-vtk9 xvfb xauth python3-matplotlib
-  # fuzzing: libFuzzer with ASan/UBSan
-  clang libclang-rt-14-dev
+  # fuzzing: libFuzzer with ASan/UBSan; memcheck
+  clang libclang-rt-14-dev valgrind
   # vizstream-server: HTTP/WebSocket, JSON, webrtcbin and its ICE agent
   libsoup-3.0-dev libjson-glib-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-nice libglib2.0-dev-bin

@@ -25,13 +25,33 @@ fi
 ninja -C "$asan" -j "$jobs" >/dev/null || status=1
 # GST_REGISTRY_FORK=no: the system's plugin scanner is not built with ASan
 # and cannot load our instrumented plugin; scan in the test process.
-GST_REGISTRY_FORK=no \
+# CK_FORK=no: gst-check runs each test in a forked child by default, whose
+# leaks are never reported; in one process they are.
+GST_REGISTRY_FORK=no CK_FORK=no \
 ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions=$top/tests/sanitizers/lsan.supp \
   meson test -C "$asan" --suite lib --suite elements --num-processes "$jobs" \
   --print-errorlogs 2>&1 | tee -a "$log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+
+echo
+echo "== element suites under valgrind memcheck =="
+if command -v valgrind >/dev/null; then
+  # One process (CK_FORK=no) so that leaks are seen; definite leaks and
+  # memory errors fail the run. glib's suppressions and ours (explained in
+  # tests/sanitizers/valgrind.supp).
+  CK_FORK=no meson test -C "$build" --suite elements --num-processes "$jobs" \
+    --timeout-multiplier 6 --print-errorlogs --wrap="valgrind --quiet \
+--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+--show-leak-kinds=definite --num-callers=30 \
+--suppressions=/usr/share/glib-2.0/valgrind/glib.supp \
+--suppressions=$top/tests/sanitizers/valgrind.supp" 2>&1 | tee -a "$log"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+else
+  echo "valgrind not installed (scripts/install-deps.sh installs it)"
+  status=1
+fi
 
 summary=$(python3 "$top/scripts/meson-summary.py" < "$log")
 sstatus=$?

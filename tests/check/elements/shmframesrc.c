@@ -434,6 +434,8 @@ GST_START_TEST (test_renderer_restart)
 
   gst_harness_teardown (h);
   vz_writer_close (w);
+  /* queued messages hold the element: drop them */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   g_free (name);
 }
@@ -502,6 +504,8 @@ GST_START_TEST (test_renderer_timeout)
   fail_unless (g_get_monotonic_time () - t0 >= 290 * 1000);
   g_free (err);
   gst_harness_teardown (h);
+  /* queued messages hold the element: drop them */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   g_free (name);
 }
@@ -521,6 +525,8 @@ GST_START_TEST (test_no_segment_name)
   fail_unless (err && strstr (err, "segment") != NULL);
   g_free (err);
   gst_harness_teardown (h);
+  /* queued messages hold the element: drop them */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
 }
 
@@ -752,6 +758,8 @@ run_hostile (Corrupt corrupt, gboolean publish_first, const gchar * expect)
   munmap (base, VZ_HEADER_SIZE * 2);
   close (fd);
   vz_writer_close (w);
+  /* queued messages hold the element: drop them */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   g_free (shm);
   g_free (name);
@@ -928,6 +936,8 @@ run_raw_object (gsize size, const gchar * expect)
   gst_harness_teardown (h);
   close (fd);
   shm_unlink (shm);
+  /* queued messages hold the element: drop them */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   g_free (shm);
   g_free (name);
