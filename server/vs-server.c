@@ -277,6 +277,24 @@ vs_viewer_input (VsViewer * viewer, const gchar * text, gsize len)
     viewer->events_dropped++;
     return;
   }
+  /* A token bucket per viewer: --max-input-rate messages a second, as
+   * many at once; a flood is cut down here and costs nobody else. */
+  {
+    gint64 now = g_get_monotonic_time ();
+    gdouble rate = server->cfg.max_input_rate;
+    if (!viewer->input_refill_us)
+      viewer->input_tokens = rate;
+    else
+      viewer->input_tokens = MIN (rate, viewer->input_tokens +
+          (now - viewer->input_refill_us) * rate / G_TIME_SPAN_SECOND);
+    viewer->input_refill_us = now;
+    if (viewer->input_tokens < 1.0) {
+      viewer->events_rate_limited++;
+      viewer->events_dropped++;
+      return;
+    }
+    viewer->input_tokens -= 1.0;
+  }
   viewer->events_in++;
   if (!vs_media_push_input (server->media, viewer, text, len, &err)) {
     viewer->events_dropped++;
@@ -656,6 +674,8 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
       json_builder_add_int_value (b, v->events_in);
       json_builder_set_member_name (b, "events_dropped");
       json_builder_add_int_value (b, v->events_dropped);
+      json_builder_set_member_name (b, "events_rate_limited");
+      json_builder_add_int_value (b, v->events_rate_limited);
       vs_media_describe_viewer (server->media, v, b);
       json_builder_end_object (b);
     }
@@ -766,7 +786,8 @@ main (int argc, char **argv)
   VsConfig *cfg = &server.cfg;
   gchar *codec = NULL, *bitrate = NULL, *control = NULL, *max_size = NULL;
   gint port = 8080, max_fps = 30, max_viewers = 16, max_message = 65536,
-      timeout = 20, rtmp_key = 2, mjpeg_quality = 80, mjpeg_fps = 15;
+      timeout = 20, rtmp_key = 2, mjpeg_quality = 80, mjpeg_fps = 15,
+      max_input_rate = 250;
   gchar *rtmp_bitrate = NULL;
   gboolean no_adapt = FALSE, version = FALSE;
   GError *err = NULL;
@@ -817,6 +838,8 @@ main (int argc, char **argv)
         "Viewers at once (default 16)", "N"},
     {"max-message", 0, 0, G_OPTION_ARG_INT, &max_message,
         "Largest signalling or input message, bytes (default 65536)", "BYTES"},
+    {"max-input-rate", 0, 0, G_OPTION_ARG_INT, &max_input_rate,
+        "Input messages a viewer may send per second (default 250)", "N"},
     {"negotiation-timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
         "Seconds a viewer has to connect (default 20)", "S"},
     {"pipeline", 0, 0, G_OPTION_ARG_STRING, &cfg->pipeline_desc,
@@ -963,6 +986,11 @@ main (int argc, char **argv)
         "--mjpeg-quality (1..100) or --mjpeg-fps (1..120) out of range\n");
     return 2;
   }
+  if (max_input_rate < 1 || max_input_rate > 100000) {
+    g_printerr ("vizstream-server: --max-input-rate wants 1..100000\n");
+    return 2;
+  }
+  cfg->max_input_rate = max_input_rate;
   cfg->rtmp_key_interval = rtmp_key;
   cfg->mjpeg_quality = mjpeg_quality;
   cfg->mjpeg_fps = mjpeg_fps;

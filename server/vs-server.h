@@ -52,6 +52,7 @@ typedef struct
   guint rtmp_key_interval;      /* seconds */
   guint mjpeg_quality;
   guint mjpeg_fps;
+  guint max_input_rate;         /* input messages per second per viewer */
 } VsConfig;
 
 typedef struct _VsServer VsServer;
@@ -114,6 +115,9 @@ struct _VsViewer
   gboolean closed;
   gint64 joined_us;
   guint64 events_in, events_dropped, bytes_in;
+  guint64 events_rate_limited;
+  gdouble input_tokens;         /* token bucket, --max-input-rate */
+  gint64 input_refill_us;
   /* owned by vs-media.c */
   gpointer media_priv;
 };

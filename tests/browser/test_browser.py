@@ -359,6 +359,39 @@ class BrowserTest(BrowserTestCase):
         time.sleep(0.5)
         self.assertEqual(self.demo_events(), [])
 
+    def test_event_flood_rate_limited(self):
+        """A controlling page that floods events is cut to --max-input-rate;
+        the renderer gets a bounded number and another viewer keeps going."""
+        self.start_server("--max-input-rate", "100")
+        self.open("a")
+        self.wait_frames("a")
+        self.open("b", "?view")
+        self.wait_frames("b")
+        self.wait("input channel", lambda: self.browser.js(
+            "a", "window.vizstream.inputOpen"))
+        t0 = time.monotonic()
+        sent = self.browser.js("a", """(() => { let n = 0;
+            for (let i = 0; i < 3000; i++)
+              n += window.vizstream.forceSend({event: 'MouseMove',
+                x: (i % 100) / 100, y: 0.5, modifier_state: ''}) ? 1 : 0;
+            return n; })()""")
+        self.assertEqual(sent, 3000)
+        self.wait("flood processed", lambda: self.status()["viewers"][0]
+                  ["events_rate_limited"] + self.status()["viewers"][0]["events"]
+                  >= 3000, 20)
+        elapsed = time.monotonic() - t0
+        st = self.status()["viewers"][0]
+        print("flood: %d passed, %d rate-limited in %.1f s" % (
+            st["events"], st["events_rate_limited"], elapsed))
+        self.assertGreater(st["events_rate_limited"], 1000)
+        self.assertLessEqual(st["events"], 100 + 100 * elapsed + 10)
+        time.sleep(0.5)
+        moves = [e for e in self.demo_events() if e["event"] == "MouseMove"]
+        self.assertLessEqual(len(moves), st["events"])
+        self.assertGreater(len(moves), 50)
+        # The other viewer never noticed.
+        self.wait_frames("b")
+
     def test_token_gives_control(self):
         self.start_server("--token", "s3cret")
         self.open("a")
