@@ -13,9 +13,17 @@ lib=("$top"/lib/vizstream/vz-*.c)
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
   -I"$top/lib/vizstream" -std=gnu11)
 status=0
-for target in json queue segment; do
+for target in json queue segment signalling; do
   exe="$out/fuzz-$target"
-  clang "${flags[@]}" "$top/tests/fuzz/fuzz-$target.c" "${lib[@]}" -lm -o "$exe"
+  if [[ $target == signalling ]]; then
+    # vizstream-server's parser of what pages send (json-glib)
+    # shellcheck disable=SC2046
+    clang "${flags[@]}" -I"$top/server" "$top/tests/fuzz/fuzz-$target.c" \
+      "$top/server/vs-signal.c" $(pkg-config --cflags --libs json-glib-1.0) \
+      -o "$exe"
+  else
+    clang "${flags[@]}" "$top/tests/fuzz/fuzz-$target.c" "${lib[@]}" -lm -o "$exe"
+  fi
   mkdir -p "$out/corpus/$target"
   echo "fuzz-$target: ${seconds}s"
   if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -1,6 +1,7 @@
 /* vizstream-server: serves the page, signals over WebSocket, and gives
  * each viewer a webrtcbin on the shared encode (vs-media.c). */
 #include "vs-server.h"
+#include "vs-signal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -373,11 +374,10 @@ send_welcome (VsServer * server, VsViewer * viewer)
 }
 
 static void
-handle_hello (VsServer * server, VsViewer * viewer, JsonObject * o)
+handle_hello (VsServer * server, VsViewer * viewer, VsSignal * sig)
 {
   VsViewerPriv *p = (VsViewerPriv *) viewer;
-  const gchar *token = json_object_get_string_member_with_default (o,
-      "token", NULL);
+  const gchar *token = sig->token;
   GError *err = NULL;
 
   if (p->hello) {
@@ -385,15 +385,8 @@ handle_hello (VsServer * server, VsViewer * viewer, JsonObject * o)
     return;
   }
   p->hello = TRUE;
-  p->view_only = json_object_get_boolean_member_with_default (o, "view_only",
-      FALSE);
-  p->transport = g_strdup (json_object_get_string_member_with_default (o,
-          "transport", "webrtc"));
-  if (!g_str_equal (p->transport, "webrtc") && !g_str_equal (p->transport,
-          "ws") && !g_str_equal (p->transport, "mjpeg")) {
-    vs_viewer_close (viewer, "hello: transport is webrtc, ws or mjpeg");
-    return;
-  }
+  p->view_only = sig->view_only;
+  p->transport = g_strdup (sig->transport);
   if (token && *token) {
     if (server->cfg.token && g_str_equal (token, server->cfg.token))
       p->has_token = TRUE;
@@ -434,10 +427,7 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
   VsViewer *viewer = data;
   VsViewerPriv *p = data;
   VsServer *server = viewer->server;
-  JsonParser *parser;
-  JsonNode *root;
-  JsonObject *o;
-  const gchar *kind;
+  VsSignal sig;
   gsize len;
   const gchar *text = g_bytes_get_data (message, &len);
   GError *err = NULL;
@@ -446,79 +436,44 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
     bad_message (viewer, "signalling messages are JSON text");
     return;
   }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, text, len, &err)) {
-    gchar *m = g_strdup_printf ("malformed JSON: %s", err->message);
-    bad_message (viewer, m);
-    g_free (m);
+  if (!vs_signal_parse (text, len, &sig, &err)) {
+    bad_message (viewer, err->message);
     g_error_free (err);
-    g_object_unref (parser);
     return;
   }
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    bad_message (viewer, "a message is a JSON object with a \"type\"");
-    g_object_unref (parser);
-    return;
-  }
-  o = json_node_get_object (root);
-  kind = json_object_get_string_member_with_default (o, "type", "");
   vs_viewer_ref (viewer);
-  if (g_str_equal (kind, "hello")) {
-    handle_hello (server, viewer, o);
+  if (sig.type == VS_SIGNAL_HELLO) {
+    handle_hello (server, viewer, &sig);
   } else if (!p->hello) {
     bad_message (viewer, "say hello first");
-  } else if (g_str_equal (kind, "answer")) {
-    const gchar *sdp = json_object_get_string_member_with_default (o, "sdp",
-        NULL);
-    if (!sdp) {
-      bad_message (viewer, "answer: no sdp");
-    } else {
-      vs_media_set_remote_answer (server->media, viewer, sdp, &err);
-      if (err) {
-        gchar *m = g_strdup_printf ("answer: %s", err->message);
-        bad_message (viewer, m);
-        g_free (m);
-        g_clear_error (&err);
-      }
+  } else if (sig.type == VS_SIGNAL_ANSWER) {
+    vs_media_set_remote_answer (server->media, viewer, sig.sdp, &err);
+    if (err) {
+      gchar *m = g_strdup_printf ("answer: %s", err->message);
+      bad_message (viewer, m);
+      g_free (m);
+      g_clear_error (&err);
     }
-  } else if (g_str_equal (kind, "ice")) {
-    const gchar *cand = json_object_get_string_member_with_default (o,
-        "candidate", NULL);
-    gint64 mline = json_object_get_int_member_with_default (o,
-        "sdpMLineIndex", -1);
-    if (!cand || mline < 0 || mline > 16 || strlen (cand) > 1024)
-      bad_message (viewer, "ice: wants candidate and sdpMLineIndex");
-    else if (*cand)             /* the empty candidate ends gathering */
-      vs_media_add_remote_candidate (server->media, viewer, (guint) mline,
-          cand);
-  } else if (g_str_equal (kind, "ping")) {
+  } else if (sig.type == VS_SIGNAL_ICE) {
+    if (*sig.candidate)         /* the empty candidate ends gathering */
+      vs_media_add_remote_candidate (server->media, viewer, sig.mline,
+          sig.candidate);
+  } else if (sig.type == VS_SIGNAL_PING) {
     gchar *pong = g_strdup_printf ("{\"type\":\"pong\",\"t\":%.3f,"
-        "\"server_ms\":%.3f}", json_object_get_double_member_with_default (o,
-            "t", 0), g_get_real_time () / 1000.0);
+        "\"server_ms\":%.3f}", sig.t, g_get_real_time () / 1000.0);
     send_text (viewer, pong);
     g_free (pong);
-  } else if (g_str_equal (kind, "ack")) {
-    gint64 n = json_object_get_int_member_with_default (o, "n", -1);
-    if (n < 0 || n > G_MAXUINT32)
-      bad_message (viewer, "ack: wants n");
-    else
-      vs_media_ws_ack (server->media, viewer, (guint32) n);
-  } else if (g_str_equal (kind, "input")) {
+  } else if (sig.type == VS_SIGNAL_ACK) {
+    vs_media_ws_ack (server->media, viewer, sig.n);
+  } else if (sig.type == VS_SIGNAL_INPUT) {
     /* Input over the WebSocket (pages without a data channel). */
-    const gchar *events = json_object_get_string_member_with_default (o,
-        "data", NULL);
-    if (!events || g_str_equal (p->transport, "webrtc"))
-      bad_message (viewer, "input: wants data (ws and mjpeg pages only)");
+    if (g_str_equal (p->transport, "webrtc"))
+      bad_message (viewer, "input: on the data channel, not here");
     else
-      vs_viewer_input (viewer, events, strlen (events));
-  } else {
-    gchar *m = g_strdup_printf ("unknown message type '%.40s'", kind);
-    bad_message (viewer, m);
-    g_free (m);
+      vs_viewer_input (viewer, sig.data, strlen (sig.data));
   }
   vs_viewer_unref (viewer);
-  g_object_unref (parser);
+  vs_signal_clear (&sig);
 }
 
 static void

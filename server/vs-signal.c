@@ -1,0 +1,148 @@
+/* Parsing of the signalling messages pages send (vs-signal.h). json-glib's
+ * accessors complain (g_critical) when a member has another type than
+ * asked; here every member is checked before it is read. */
+#include "vs-signal.h"
+
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#define MAX_CANDIDATE 1024
+
+static gboolean
+member (JsonObject * o, const gchar * name, GType type, JsonNode ** out)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n))
+    return FALSE;
+  if (type == G_TYPE_DOUBLE) {
+    GType vt = json_node_get_value_type (n);
+    if (vt != G_TYPE_DOUBLE && vt != G_TYPE_INT64)
+      return FALSE;
+  } else if (json_node_get_value_type (n) != type) {
+    return FALSE;
+  }
+  *out = n;
+  return TRUE;
+}
+
+static gchar *
+get_string (JsonObject * o, const gchar * name)
+{
+  JsonNode *n;
+  return member (o, name, G_TYPE_STRING, &n) ?
+      g_strdup (json_node_get_string (n)) : NULL;
+}
+
+static gboolean
+get_int (JsonObject * o, const gchar * name, gint64 * v)
+{
+  JsonNode *n;
+  if (!member (o, name, G_TYPE_INT64, &n))
+    return FALSE;
+  *v = json_node_get_int (n);
+  return TRUE;
+}
+
+gboolean
+vs_signal_parse (const gchar * text, gsize len, VsSignal * out,
+    GError ** error)
+{
+  JsonParser *parser = json_parser_new_immutable ();
+  GError *err = NULL;
+  JsonNode *root, *n;
+  JsonObject *o;
+  gchar *type = NULL;
+  gboolean ok = FALSE;
+  gint64 i;
+
+  memset (out, 0, sizeof *out);
+  if (len > G_MAXSSIZE || !json_parser_load_from_data (parser, text,
+          (gssize) len, &err)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "malformed JSON: %s", err ? err->message : "too long");
+    g_clear_error (&err);
+    goto out;
+  }
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)
+      || !(type = get_string (json_node_get_object (root), "type"))) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "a message is a JSON object with a \"type\"");
+    goto out;
+  }
+  o = json_node_get_object (root);
+  if (g_str_equal (type, "hello")) {
+    out->type = VS_SIGNAL_HELLO;
+    out->token = get_string (o, "token");
+    out->transport = get_string (o, "transport");
+    if (member (o, "view_only", G_TYPE_BOOLEAN, &n))
+      out->view_only = json_node_get_boolean (n);
+    if (!out->transport)
+      out->transport = g_strdup ("webrtc");
+    if (!g_str_equal (out->transport, "webrtc")
+        && !g_str_equal (out->transport, "ws")
+        && !g_str_equal (out->transport, "mjpeg")) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "hello: transport is webrtc, ws or mjpeg");
+      goto out;
+    }
+  } else if (g_str_equal (type, "answer")) {
+    out->type = VS_SIGNAL_ANSWER;
+    if (!(out->sdp = get_string (o, "sdp"))) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "answer: no sdp");
+      goto out;
+    }
+  } else if (g_str_equal (type, "ice")) {
+    out->type = VS_SIGNAL_ICE;
+    out->candidate = get_string (o, "candidate");
+    if (!out->candidate || !get_int (o, "sdpMLineIndex", &i) || i < 0
+        || i > 16 || strlen (out->candidate) > MAX_CANDIDATE) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "ice: wants candidate and sdpMLineIndex");
+      goto out;
+    }
+    out->mline = (guint) i;
+  } else if (g_str_equal (type, "ping")) {
+    out->type = VS_SIGNAL_PING;
+    if (member (o, "t", G_TYPE_DOUBLE, &n))
+      out->t = json_node_get_double (n);
+  } else if (g_str_equal (type, "ack")) {
+    out->type = VS_SIGNAL_ACK;
+    if (!get_int (o, "n", &i) || i < 0 || i > G_MAXUINT32) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "ack: wants n");
+      goto out;
+    }
+    out->n = (guint32) i;
+  } else if (g_str_equal (type, "input")) {
+    out->type = VS_SIGNAL_INPUT;
+    if (!(out->data = get_string (o, "data"))) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+          "input: wants data");
+      goto out;
+    }
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "unknown message type '%.40s'", type);
+    goto out;
+  }
+  ok = TRUE;
+out:
+  if (!ok)
+    vs_signal_clear (out);
+  g_free (type);
+  g_object_unref (parser);
+  return ok;
+}
+
+void
+vs_signal_clear (VsSignal * s)
+{
+  g_free (s->token);
+  g_free (s->transport);
+  g_free (s->sdp);
+  g_free (s->candidate);
+  g_free (s->data);
+  memset (s, 0, sizeof *s);
+}
