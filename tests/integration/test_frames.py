@@ -132,6 +132,68 @@ class FramePathTest(ProcessTestCase):
         self.assertEqual(restarts, 1, "the new renderer's frames start again at 1")
         self.assertIsNone(reader.poll(), "the pipeline must survive the restart")
 
+    def test_readers_killed_mid_copy(self):
+        """Readers SIGKILLed while they copy (holding a slot lease) never
+        disturb the renderer, and a new reader still gets whole frames."""
+        seg = vztest.unique_segment("rkill")
+        w, h = 1280, 720
+        ready = os.path.join(self.tmp.name, "ready")
+        pub = self.procs.start([vztest.TEST_PUBLISHER, "--segment", seg,
+                                "--size", "%dx%d" % (w, h), "--slots", "3",
+                                "--fps", "0", "--ready-file", ready])
+        self.wait_for_file(ready)
+        for i in range(8):
+            r = start_reader(self.procs, seg, w, h)
+            vztest.read_exact(r.stdout, w * h * 4)
+            time.sleep(0.013 * i)  # somewhere in a copy, most likely
+            self.procs.stop(r, signal.SIGKILL)
+        self.assertIsNone(pub.poll(), "the renderer died")
+        r = start_reader(self.procs, seg, w, h)
+        last = 0
+        for _ in range(30):
+            k = vztest.check_pattern_frame(vztest.read_exact(r.stdout, w * h * 4), w, h)
+            self.assertGreater(k, last)
+            last = k
+        self.assertIsNone(pub.poll())
+
+    def test_segment_unlinked_under_pipeline(self):
+        """The segment's name removed while a pipeline reads it: the frames
+        it already has keep coming (the mapping stays); a renderer that
+        starts again under the same name is picked up."""
+        seg = vztest.unique_segment("unlink")
+        w, h = 320, 240
+        ready = os.path.join(self.tmp.name, "ready")
+        args = [vztest.TEST_PUBLISHER, "--segment", seg, "--size",
+                "%dx%d" % (w, h), "--fps", "200", "--ready-file", ready]
+        pub = self.procs.start(args)
+        self.wait_for_file(ready)
+        reader = start_reader(self.procs, seg, w, h, keep_waiting=True)
+        last = 0
+        for _ in range(20):
+            last = vztest.check_pattern_frame(
+                vztest.read_exact(reader.stdout, w * h * 4), w, h)
+        os.unlink("/dev/shm/" + seg)
+        for _ in range(20):
+            k = vztest.check_pattern_frame(
+                vztest.read_exact(reader.stdout, w * h * 4), w, h)
+            self.assertGreater(k, last, "frames go on from the unlinked object")
+            last = k
+        # The renderer goes, a new one comes under the same name.
+        self.procs.stop(pub, signal.SIGKILL)
+        os.unlink(ready)
+        self.procs.start(args)
+        self.wait_for_file(ready)
+        restarted = False
+        for _ in range(100):
+            k = vztest.check_pattern_frame(
+                vztest.read_exact(reader.stdout, w * h * 4), w, h)
+            if k < last:
+                restarted = True
+                break
+            last = k
+        self.assertTrue(restarted, "the new renderer was not picked up")
+        self.assertIsNone(reader.poll())
+
     def test_resize_storm(self):
         seg = vztest.unique_segment("storm")
         ready = os.path.join(self.tmp.name, "ready")
