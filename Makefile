@@ -5,7 +5,7 @@ SEGMENT ?= vizstream-demo
 SIZE ?= 1280x720
 FPS ?= 30
 
-.PHONY: all deps build test demo bench fuzz clean
+.PHONY: all deps build test demo bench fuzz soak clean
 
 all: build
 
@@ -33,6 +33,14 @@ bench: build
 FUZZ_SECONDS ?= 300
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Soak and churn (SOAK_SECONDS, default 600); report in build/soak.json.
+SOAK_SECONDS ?= 600
+soak: build
+	VZ_BUILD_ROOT=$(CURDIR)/$(BUILD) VZ_SOURCE_ROOT=$(CURDIR) \
+	GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/gst \
+	LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/lib/vizstream \
+	  /usr/bin/python3 tests/soak/soak.py $(SOAK_SECONDS) $(BUILD)/soak.json
 
 clean:
 	rm -rf $(BUILD)
