@@ -1522,7 +1522,9 @@ ws_frame_send (gpointer data)
   VsViewer *viewer = f->viewer;
   VsViewerMedia *vm = viewer->media_priv;
 
-  if (!viewer->closed && vm && viewer->ws) {
+  if (!viewer->closed && vm && viewer->ws &&
+      soup_websocket_connection_get_state (viewer->ws) ==
+      SOUP_WEBSOCKET_STATE_OPEN) {
     if (vm->ws_seq - vm->ws_acked >= WS_IN_FLIGHT ||
         (g_atomic_int_get (&vm->need_key) && !f->key)) {
       vm->ws_dropped++;
