@@ -27,7 +27,7 @@ ninja -C "$asan" -j "$jobs" >/dev/null || status=1
 # and cannot load our instrumented plugin; scan in the test process.
 # CK_FORK=no: gst-check runs each test in a forked child by default, whose
 # leaks are never reported; in one process they are.
-GST_REGISTRY_FORK=no CK_FORK=no \
+GST_REGISTRY_FORK=no CK_FORK=no VZ_TEST_TIME_SCALE=5 \
 ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions=$top/tests/sanitizers/lsan.supp \
@@ -41,7 +41,7 @@ if command -v valgrind >/dev/null; then
   # One process (CK_FORK=no) so that leaks are seen; definite leaks and
   # memory errors fail the run. glib's suppressions and ours (explained in
   # tests/sanitizers/valgrind.supp).
-  CK_FORK=no meson test -C "$build" --suite elements --num-processes "$jobs" \
+  CK_FORK=no VZ_TEST_TIME_SCALE=20 meson test -C "$build" --suite elements --num-processes "$jobs" \
     --timeout-multiplier 6 --print-errorlogs --wrap="valgrind --quiet \
 --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 --show-leak-kinds=definite --num-callers=30 \

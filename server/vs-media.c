@@ -1343,48 +1343,94 @@ rtp_caps (const VsConfig * cfg)
   return caps;
 }
 
-gboolean
-vs_media_add_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
+/* A viewer's share of the media: made, filled by one of the add functions
+ * below, given back by viewer_media_free(). */
+static VsViewerMedia *
+viewer_media_new (VsMedia * media, VsViewer * viewer)
 {
-  const VsConfig *cfg = media->cfg;
   VsViewerMedia *vm = g_new0 (VsViewerMedia, 1);
-  GstWebRTCRTPTransceiver *trans = NULL;
-  GstCaps *caps;
-  GstPad *pad;
-  gchar name[32];
 
   vm->viewer = viewer;
   vm->media = media;
   vm->variant = media->main;
   viewer->media_priv = vm;
+  return vm;
+}
+
+/* Elements not all made (a plugin missing): nothing was added anywhere. */
+static gboolean
+viewer_media_discard (VsViewerMedia * vm, GError ** error,
+    const gchar * missing)
+{
+  GstElement **els[] = { &vm->webrtc, &vm->queue, &vm->pay, &vm->rtpcaps,
+    &vm->setter, &vm->appsink
+  };
+
+  g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+      "missing %s: run scripts/install-deps.sh", missing);
+  for (gsize i = 0; i < G_N_ELEMENTS (els); i++)
+    gst_clear_object (els[i]);
+  vm->viewer->media_priv = NULL;
+  g_free (vm);
+  return FALSE;
+}
+
+/* The viewer's queue: a viewer that cannot take what we send loses
+ * frames, never stalls the encode (300 ms of frames at most). */
+static GstElement *
+viewer_queue_new (void)
+{
+  GstElement *q = gst_element_factory_make ("queue", NULL);
+  if (q)
+    g_object_set (q, "max-size-buffers", 0, "max-size-bytes", 0,
+        "max-size-time", (guint64) 300 * GST_MSECOND, "leaky", 2, NULL);
+  return q;
+}
+
+/* Its branch runs: the key-frame gate on its queue, then the queue joins
+ * the encode's tee, and the viewer the media's list. */
+static void
+viewer_attach (VsViewerMedia * vm)
+{
+  GstPad *pad = gst_element_get_static_pad (vm->queue, "src");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, viewer_queue_probe, vm,
+      NULL);
+  gst_object_unref (pad);
+  vm->teepad = gst_element_request_pad_simple (vm->variant->tee, "src_%u");
+  pad = gst_element_get_static_pad (vm->queue, "sink");
+  gst_pad_link (vm->teepad, pad);
+  gst_object_unref (pad);
+  variant_use (vm->variant, +1);
+  variant_sync (vm->variant);
+  vm->media->viewers = g_list_append (vm->media->viewers,
+      vs_viewer_ref (vm->viewer));
+}
+
+gboolean
+vs_media_add_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
+{
+  const VsConfig *cfg = media->cfg;
+  VsViewerMedia *vm = viewer_media_new (media, viewer);
+  GstWebRTCRTPTransceiver *trans = NULL;
+  GstCaps *caps;
+  GstPad *pad;
+  gchar name[32];
+
   g_atomic_int_set (&vm->need_key, 1);
 
   g_snprintf (name, sizeof name, "viewer%u", viewer->id);
   vm->webrtc = gst_element_factory_make ("webrtcbin", name);
-  vm->queue = gst_element_factory_make ("queue", NULL);
+  vm->queue = viewer_queue_new ();
   vm->pay = gst_element_factory_make (cfg->codec == VS_CODEC_H264 ?
       "rtph264pay" : "rtpvp8pay", NULL);
   vm->rtpcaps = gst_element_factory_make ("capsfilter", NULL);
   if (cfg->codec == VS_CODEC_H264)
     vm->setter = gst_element_factory_make ("capssetter", NULL);
   if (!vm->webrtc || !vm->queue || !vm->pay || !vm->rtpcaps ||
-      (cfg->codec == VS_CODEC_H264 && !vm->setter)) {
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "missing webrtcbin, rtp payloaders or capssetter: run "
-        "scripts/install-deps.sh");
-    gst_clear_object (&vm->webrtc);
-    gst_clear_object (&vm->queue);
-    gst_clear_object (&vm->pay);
-    gst_clear_object (&vm->rtpcaps);
-    gst_clear_object (&vm->setter);
-    viewer->media_priv = NULL;
-    g_free (vm);
-    return FALSE;
-  }
-  /* A viewer that cannot take what we send loses frames, never stalls the
-   * encode: 300 ms of frames at most, then the queue drops. */
-  g_object_set (vm->queue, "max-size-buffers", 0, "max-size-bytes", 0,
-      "max-size-time", (guint64) 300 * GST_MSECOND, "leaky", 2, NULL);
+      (cfg->codec == VS_CODEC_H264 && !vm->setter))
+    return viewer_media_discard (vm, error,
+        "webrtcbin, rtp payloaders or capssetter");
   g_signal_connect (vm->queue, "overrun", G_CALLBACK (viewer_overrun_cb), vm);
   g_object_set (vm->pay, "mtu", 1200, NULL);
   if (cfg->codec == VS_CODEC_H264)
@@ -1461,10 +1507,6 @@ vs_media_add_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "do-nack", TRUE, NULL);
     gst_object_unref (trans);
   }
-  pad = gst_element_get_static_pad (vm->queue, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, viewer_queue_probe, vm,
-      NULL);
-  gst_object_unref (pad);
   pad = gst_element_get_static_pad (vm->pay, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_BUFFER_LIST, viewer_rtp_probe, vm, NULL);
@@ -1484,15 +1526,8 @@ vs_media_add_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
   gst_element_sync_state_with_parent (vm->rtpcaps);
   if (vm->setter)
     gst_element_sync_state_with_parent (vm->setter);
-  vm->teepad = gst_element_request_pad_simple (vm->variant->tee, "src_%u");
-  pad = gst_element_get_static_pad (vm->queue, "sink");
-  gst_pad_link (vm->teepad, pad);
-  gst_object_unref (pad);
-  variant_use (vm->variant, +1);
-  variant_sync (vm->variant);
+  viewer_attach (vm);
   vs_variant_request_key (vm->variant);
-
-  media->viewers = g_list_append (media->viewers, vs_viewer_ref (viewer));
   vm->timeout_id = g_timeout_add_seconds (cfg->negotiation_timeout,
       negotiation_timeout, vm);
   return TRUE;
@@ -1597,39 +1632,20 @@ vs_media_ws_ack (VsMedia * media, VsViewer * viewer, guint32 seq)
 void
 vs_media_add_input_viewer (VsMedia * media, VsViewer * viewer)
 {
-  VsViewerMedia *vm = g_new0 (VsViewerMedia, 1);
-
-  vm->viewer = viewer;
-  vm->media = media;
-  vm->variant = media->main;
-  viewer->media_priv = vm;
+  viewer_media_new (media, viewer);
   media->viewers = g_list_append (media->viewers, vs_viewer_ref (viewer));
 }
 
 gboolean
 vs_media_add_ws_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
 {
-  VsViewerMedia *vm = g_new0 (VsViewerMedia, 1);
+  VsViewerMedia *vm = viewer_media_new (media, viewer);
   GstAppSinkCallbacks cb = { NULL, NULL, ws_sample };
-  GstPad *pad;
 
-  vm->viewer = viewer;
-  vm->media = media;
-  vm->variant = media->main;
-  viewer->media_priv = vm;
-  vm->queue = gst_element_factory_make ("queue", NULL);
+  vm->queue = viewer_queue_new ();
   vm->appsink = gst_element_factory_make ("appsink", NULL);
-  if (!vm->queue || !vm->appsink) {
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "queue or appsink missing");
-    gst_clear_object (&vm->queue);
-    gst_clear_object (&vm->appsink);
-    viewer->media_priv = NULL;
-    g_free (vm);
-    return FALSE;
-  }
-  g_object_set (vm->queue, "max-size-buffers", 0, "max-size-bytes", 0,
-      "max-size-time", (guint64) 300 * GST_MSECOND, "leaky", 2, NULL);
+  if (!vm->queue || !vm->appsink)
+    return viewer_media_discard (vm, error, "queue or appsink");
   g_object_set (vm->appsink, "sync", FALSE, "async", FALSE, "max-buffers", 4,
       "drop", TRUE, NULL);
   gst_app_sink_set_callbacks (GST_APP_SINK (vm->appsink), &cb, vm, NULL);
@@ -1639,17 +1655,7 @@ vs_media_add_ws_viewer (VsMedia * media, VsViewer * viewer, GError ** error)
   gst_element_sync_state_with_parent (vm->queue);
   g_atomic_int_set (&vm->connected, 1);
   g_atomic_int_set (&vm->need_key, 1);
-  pad = gst_element_get_static_pad (vm->queue, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, viewer_queue_probe, vm,
-      NULL);
-  gst_object_unref (pad);
-  vm->teepad = gst_element_request_pad_simple (vm->variant->tee, "src_%u");
-  pad = gst_element_get_static_pad (vm->queue, "sink");
-  gst_pad_link (vm->teepad, pad);
-  gst_object_unref (pad);
-  variant_use (vm->variant, +1);
-  variant_sync (vm->variant);
-  media->viewers = g_list_append (media->viewers, vs_viewer_ref (viewer));
+  viewer_attach (vm);
   viewer_request_key (vm);
   return TRUE;
 }

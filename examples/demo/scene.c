@@ -446,25 +446,36 @@ static const uint8_t digits[10][5] = {
   {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7},
 };
 
+/* A grey band 3 cells tall from cell row `row`, with the 24-bit number
+ * and its check as white/black cells in the band's middle row. */
+static void
+tag_word (Canvas * c, unsigned cell, unsigned row, uint32_t number)
+{
+  static const uint8_t white[3] = { 255, 255, 255 }, black[3] = { 0, 0, 0 };
+  static const uint8_t grey[3] = { 128, 128, 128 };
+  uint32_t n = number & 0xffffff;
+  uint32_t word = n | ((uint32_t) tag_check (n) << 24);
+
+  fill_rect (c, 0, (int) (cell * row), (int) (cell * (TAG_BITS + 2)),
+      (int) cell * 3, grey);
+  for (unsigned b = 0; b < TAG_BITS; b++)
+    fill_rect (c, (int) (cell * (b + 1)), (int) (cell * (row + 1)),
+        (int) cell, (int) cell, (word >> b) & 1 ? white : black);
+}
+
 void
 tag_draw (uint8_t * data, uint32_t width, uint32_t height, uint32_t stride,
     VzFormat format, uint64_t frame_number)
 {
   Canvas c = { data, width, height, stride, packing_for (format) };
   unsigned cell = tag_cell_size (width, height);
-  uint32_t n = (uint32_t) (frame_number & 0xffffff);
-  uint32_t word = n | ((uint32_t) tag_check (n) << 24);
-  static const uint8_t white[3] = { 255, 255, 255 }, black[3] = { 0, 0, 0 };
-  static const uint8_t grey[3] = { 128, 128, 128 };
+  static const uint8_t white[3] = { 255, 255, 255 };
   char text[24];
   int len = 0, px;
 
   if (cell == 0 || c.pk.bpp == 0)
     return;
-  fill_rect (&c, 0, 0, (int) (cell * (TAG_BITS + 2)), (int) cell * 3, grey);
-  for (unsigned b = 0; b < TAG_BITS; b++)
-    fill_rect (&c, (int) (cell * (b + 1)), (int) cell, (int) cell,
-        (int) cell, (word >> b) & 1 ? white : black);
+  tag_word (&c, cell, 0, (uint32_t) frame_number);
 
   /* The number for people, under the cells (rows 3 and 4). */
   do {
@@ -488,16 +499,8 @@ tag_draw_events (uint8_t * data, uint32_t width, uint32_t height,
 {
   Canvas c = { data, width, height, stride, packing_for (format) };
   unsigned cell = tag_cell_size (width, height);
-  uint32_t n = (uint32_t) (events & 0xffffff);
-  uint32_t word = n | ((uint32_t) tag_check (n) << 24);
-  static const uint8_t white[3] = { 255, 255, 255 }, black[3] = { 0, 0, 0 };
-  static const uint8_t grey[3] = { 128, 128, 128 };
 
   if (cell == 0 || c.pk.bpp == 0 || cell * 8 > height)
     return;
-  fill_rect (&c, 0, (int) cell * 5, (int) (cell * (TAG_BITS + 2)),
-      (int) cell * 3, grey);
-  for (unsigned b = 0; b < TAG_BITS; b++)
-    fill_rect (&c, (int) (cell * (b + 1)), (int) cell * 6, (int) cell,
-        (int) cell, (word >> b) & 1 ? white : black);
+  tag_word (&c, cell, 5, (uint32_t) events);
 }
