@@ -58,7 +58,7 @@ struct _VsBroadcast
   GPtrArray *rtmp;
   GstElement *raw_queue, *raw_sink;     /* frames for the RTMP pipelines */
   GstElement *jq, *jvalve, *jconvert, *jcaps, *jenc, *jsink;
-  gint64 jnext_pts;
+  GstClockTime jnext_pts;
   GList *mjpeg_clients;
   GList *snapshot_waiters;      /* SoupServerMessage* */
   GBytes *last_jpeg;
@@ -358,16 +358,9 @@ static GstPadProbeReturn
 jpeg_rate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   VsBroadcast *bc = data;
-  GstClockTime pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
-
-  if (!GST_CLOCK_TIME_IS_VALID (pts))
-    return GST_PAD_PROBE_OK;
-  if (bc->jnext_pts >= 0 && (gint64) pts < bc->jnext_pts
-      && bc->jnext_pts - (gint64) pts < (gint64) GST_SECOND)
-    return GST_PAD_PROBE_DROP;
-  bc->jnext_pts = pts + (gint64) (GST_SECOND / MAX (bc->cfg->mjpeg_fps, 1)
-      * 0.8);
-  return GST_PAD_PROBE_OK;
+  return vs_rate_cap_pass (&bc->jnext_pts,
+      GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)), bc->cfg->mjpeg_fps) ?
+      GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 static void
@@ -498,7 +491,7 @@ vs_broadcast_new (VsServer * server, VsMedia * media, const VsConfig * cfg,
   bc->media = media;
   bc->cfg = cfg;
   bc->rtmp = g_ptr_array_new ();
-  bc->jnext_pts = -1;
+  bc->jnext_pts = GST_CLOCK_TIME_NONE;
 
   /* MJPEG */
   bc->jq = add_branch_queue (pipeline);

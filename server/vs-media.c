@@ -63,7 +63,7 @@ struct _VsVariant
   const gchar *name;
   gboolean low;
   GstElement *queue, *valve, *convert, *caps, *enc, *enccaps, *tee;
-  gint64 min_interval;          /* atomic, ns: the frame rate cap */
+  gint fps_cap;                 /* atomic: the frame rate cap */
   GstClockTime next_pts;        /* streaming thread */
   guint users;
   /* what the controller asked for */
@@ -298,8 +298,7 @@ variant_set_fps (VsVariant * v, guint fps)
   if (fps == v->fps)
     return;
   v->fps = fps;
-  /* Within 20 %: renderer frames come with jitter. */
-  g_atomic_pointer_set (&v->min_interval, (gint64) (GST_SECOND / fps * 0.8));
+  g_atomic_int_set (&v->fps_cap, (gint) fps);
 }
 
 static void
@@ -318,21 +317,31 @@ vs_variant_request_key (VsVariant * v)
   gst_object_unref (pad);
 }
 
-/* The frame rate cap, keeping the renderer's timestamps (which the page's
- * latency figure needs; videorate would put frames on its own grid). */
+/* A frame rate cap that keeps the renderer's timestamps (the page's
+ * latency figure needs them; videorate would put frames on its own grid):
+ * a frame passes when it is at least 80 % of a period after the last one
+ * that passed (renderer frames come with jitter). A jump back or of more
+ * than a second (a new renderer) starts over. */
+gboolean
+vs_rate_cap_pass (GstClockTime * next, GstClockTime pts, guint fps)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return TRUE;
+  if (GST_CLOCK_TIME_IS_VALID (*next) && pts < *next
+      && *next - pts < GST_SECOND)
+    return FALSE;
+  *next = pts + (GstClockTime) (GST_SECOND / MAX (fps, 1) * 0.8);
+  return TRUE;
+}
+
 static GstPadProbeReturn
 variant_rate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   VsVariant *v = data;
-  GstClockTime pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
-
-  if (!GST_CLOCK_TIME_IS_VALID (pts))
-    return GST_PAD_PROBE_OK;
-  if (GST_CLOCK_TIME_IS_VALID (v->next_pts) && pts < v->next_pts
-      && v->next_pts - pts < GST_SECOND)
-    return GST_PAD_PROBE_DROP;
-  v->next_pts = pts + g_atomic_pointer_get (&v->min_interval);
-  return GST_PAD_PROBE_OK;
+  return vs_rate_cap_pass (&v->next_pts,
+      GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)),
+      (guint) g_atomic_int_get (&v->fps_cap)) ?
+      GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 static GstPadProbeReturn

@@ -91,6 +91,8 @@ void vs_media_tick (VsMedia * media, gdouble * fps, gdouble * kbps,
     guint * target_kbps);
 
 GstElement *vs_media_pipeline (VsMedia * media);
+/* The frame rate cap both encodes and MJPEG use (a pad probe's verdict). */
+gboolean vs_rate_cap_pass (GstClockTime * next, GstClockTime pts, guint fps);
 GstElement *vs_media_rawtee (VsMedia * media);
 
 /* ---- RTMP pushes and MJPEG (vs-broadcast.c) ---- */

@@ -10,24 +10,7 @@
 #include <unistd.h>
 
 #include <vizstream.h>
-
-/* Timing bounds stretch by VZ_TEST_TIME_SCALE (set by the valgrind and
- * sanitizer runs, where everything is many times slower). */
-static gint64
-slack (gint64 v)
-{
-  const gchar *e = g_getenv ("VZ_TEST_TIME_SCALE");
-  gint64 k = e ? g_ascii_strtoll (e, NULL, 10) : 1;
-  return v * MAX (k, 1);
-}
-
-static gchar *
-unique_name (void)
-{
-  static gint counter;
-  return g_strdup_printf ("vz-isink-%d-%d", (int) getpid (),
-      g_atomic_int_add (&counter, 1));
-}
+#include "vz-check.h"
 
 static VzWriter *
 make_writer (const gchar * name)
@@ -99,7 +82,7 @@ poll_all (VzWriter * w, VzEvent * out, int max)
 
 GST_START_TEST (test_every_event_type)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-isink");
   VzWriter *w = make_writer (name);
   GstHarness *h = make_harness (name, NULL, "viewer-id", 5, NULL);
   const gchar *msgs[] = {
@@ -144,7 +127,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_arrays_and_split_lines)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-isink");
   VzWriter *w = make_writer (name);
   GstHarness *h = make_harness (name, NULL, NULL);
   const gchar *stream = "{\"event\":\"KeyPress\",\"key\":\"a\"}\n"
@@ -187,7 +170,7 @@ count_warnings (GstBus * bus)
 
 GST_START_TEST (test_bad_input_dropped_and_counted)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-isink");
   VzWriter *w = make_writer (name);
   GstBus *bus;
   GstHarness *h = make_harness (name, &bus, "max-message-size", 1024, NULL);
@@ -226,7 +209,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_absent_renderer_drop)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-isink");
   GstHarness *h = make_harness (name, NULL, NULL);
   VzWriter *w;
   VzEvent out[8];
@@ -268,7 +251,7 @@ push_in_thread (gpointer data)
 
 GST_START_TEST (test_absent_renderer_wait)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-isink");
   GstHarness *h = make_harness (name, NULL, "when-absent", 1 /* wait */ ,
       NULL);
   PushJob job = { h, GST_FLOW_ERROR };
@@ -302,7 +285,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_normalized_coordinates)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-isink");
   VzWriter *w = make_writer (name);
   GstHarness *h = make_harness (name, NULL, "coordinates", 1 /* normalized */ ,
       NULL);
@@ -321,7 +304,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_motion_rate)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-isink");
   VzWriter *w = make_writer (name);
   GstHarness *h = make_harness (name, NULL, "motion-rate", 10, NULL);
   VzEvent out[32];

@@ -15,26 +15,8 @@
 #include <unistd.h>
 
 #include <vizstream.h>
+#include "vz-check.h"
 #include "vz-protocol.h"
-
-/* Timing bounds stretch by VZ_TEST_TIME_SCALE (the valgrind run sets it):
- * under memcheck everything is 20-50 times slower, and a failed check in
- * one-process mode would leave its pipeline running. */
-static gint64
-slack (gint64 v)
-{
-  const gchar *s = g_getenv ("VZ_TEST_TIME_SCALE");
-  gint64 k = s ? g_ascii_strtoll (s, NULL, 10) : 1;
-  return v * MAX (k, 1);
-}
-
-static gchar *
-unique_name (void)
-{
-  static gint counter;
-  return g_strdup_printf ("vz-check-%d-%d", (int) getpid (),
-      g_atomic_int_add (&counter, 1));
-}
 
 static VzWriter *
 make_writer (const gchar * name, guint w, guint h, VzFormat format)
@@ -174,7 +156,7 @@ check_pattern (GstBuffer * buf, GstCaps * caps, guint seed, gboolean flipped)
 GST_START_TEST (test_every_format)
 {
   for (int fmt = VZ_FORMAT_RGBA; fmt <= VZ_FORMAT_LAST; fmt++) {
-    gchar *name = unique_name ();
+    gchar *name = unique_name ("vz-check");
     VzWriter *w = make_writer (name, 33, 17, fmt);
     GstHarness *h = make_harness (name, NULL);
     GstBuffer *buf;
@@ -203,7 +185,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_resize_renegotiates)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 64, 48, VZ_FORMAT_RGBX);
   GstHarness *h = make_harness (name, NULL);
   GstBuffer *buf;
@@ -253,7 +235,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_flip_bottom_up)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 20, 9, VZ_FORMAT_RGBA);
   GstHarness *h = make_harness (name, NULL);
   GstBuffer *buf;
@@ -282,7 +264,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_metas_and_timestamps)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
   GstHarness *h = make_harness (name, NULL);
   GstCaps *unix_caps = gst_caps_new_empty_simple ("timestamp/x-unix");
@@ -348,7 +330,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_pts_increase_on_test_clock)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_GRAY8);
   GstHarness *h = make_harness (name, NULL);
   GstClockTime last = GST_CLOCK_TIME_NONE;
@@ -373,7 +355,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_only_newest_and_missed)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
   GstHarness *h = make_harness (name, NULL);
   GstBuffer *b;
@@ -400,7 +382,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_waits_for_renderer)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   GstHarness *h = make_harness (name, NULL);
   VzWriter *w;
   GstBuffer *b;
@@ -443,7 +425,7 @@ pop_renderer_message (GstBus * bus, const gchar * state)
 
 GST_START_TEST (test_renderer_restart)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   GstBus *bus;
   GstHarness *h = make_harness (name, &bus);
   VzWriter *w = make_writer (name, 32, 32, VZ_FORMAT_RGBA);
@@ -488,7 +470,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_eos_when_not_keep_waiting)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   GstHarness *h = make_harness (name, NULL);
   VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
   GstBuffer *b;
@@ -533,7 +515,7 @@ pop_error (GstBus * bus, GstClockTime timeout)
 
 GST_START_TEST (test_renderer_timeout)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   GstBus *bus;
   GstHarness *h = make_harness (name, &bus);
   gchar *err;
@@ -593,7 +575,7 @@ check_prompt_stop (GstHarness * h)
 
 GST_START_TEST (test_prompt_stop_absent)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   GstHarness *h = make_harness (name, NULL);
 
   gst_harness_play (h);
@@ -606,7 +588,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_prompt_stop_waiting_for_frame)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
   GstHarness *h = make_harness (name, NULL);
   GstBuffer *b;
@@ -647,7 +629,7 @@ publish_fast (gpointer data)
 
 GST_START_TEST (test_max_framerate)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
   GstHarness *h = make_harness (name, NULL);
   Spinner sp = { w, 0 };
@@ -693,7 +675,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_navigation_events_reach_renderer)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   VzWriter *w = make_writer (name, 64, 48, VZ_FORMAT_RGBA);
   GstHarness *h = make_harness (name, NULL);
   GstEvent *in[] = {
@@ -778,7 +760,7 @@ typedef void (*Corrupt) (VzHeader * hdr, guint8 * base);
 static void
 run_hostile (Corrupt corrupt, gboolean publish_first, const gchar * expect)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   gchar *shm = g_strdup_printf ("/%s", name);
   VzWriter *w = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
   GstBus *bus;
@@ -957,7 +939,7 @@ GST_END_TEST;
 static void
 run_raw_object (gsize size, const gchar * expect)
 {
-  gchar *name = unique_name ();
+  gchar *name = unique_name ("vz-check");
   gchar *shm = g_strdup_printf ("/%s", name);
   GstBus *bus;
   GstHarness *h = make_harness (name, &bus);
