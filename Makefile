@@ -38,7 +38,7 @@ fuzz: deps
 SOAK_SECONDS ?= 600
 soak: build
 	VZ_BUILD_ROOT=$(CURDIR)/$(BUILD) VZ_SOURCE_ROOT=$(CURDIR) \
-	GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/gst \
+	GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/gst:$(CURDIR)/$(BUILD)/ext/gl \
 	LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/lib/vizstream \
 	  /usr/bin/python3 tests/soak/soak.py $(SOAK_SECONDS) $(BUILD)/soak.json
 

@@ -3,7 +3,7 @@
 # measured in the same run, with the ratios. Not timed tests.
 set -euo pipefail
 build=${1:-build}
-export GST_PLUGIN_PATH="$PWD/$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+export GST_PLUGIN_PATH="$PWD/$build/gst:$PWD/$build/ext/gl${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
 echo "== frame path (publish -> buffer leaving the source) =="
 "$build/bench/bench-framepath" --size 1920x1080 --frames 240 --rate 60

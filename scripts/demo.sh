@@ -12,7 +12,7 @@ fps=${4:-30}
 port=${DEMO_PORT:-8080}
 bind=${DEMO_BIND:-127.0.0.1}
 codec=${DEMO_CODEC:-h264}
-export GST_PLUGIN_PATH="$PWD/$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+export GST_PLUGIN_PATH="$PWD/$build/gst:$PWD/$build/ext/gl${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 export LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 "$build/examples/demo/vizstream-demo" --segment "$segment" --size "$size" \

@@ -21,6 +21,8 @@ packages=(
   python3-vtk9 xvfb xauth python3-matplotlib
   # fuzzing: libFuzzer with ASan/UBSan; memcheck
   clang libclang-rt-14-dev valgrind
+  # glreadbacksrc: GstGL on EGL, headless through Mesa's llvmpipe
+  libegl-dev libgles-dev libgl1-mesa-dri gstreamer1.0-gl
   # vizstream-server: HTTP/WebSocket, JSON, webrtcbin and its ICE agent
   libsoup-3.0-dev libjson-glib-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-nice libglib2.0-dev-bin
