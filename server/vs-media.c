@@ -899,7 +899,11 @@ vs_media_new (VsServer * server, const VsConfig * cfg, GError ** error)
   if (!media->encoder)
     goto fail;
   media->pipeline = gst_pipeline_new ("vizstream-server");
-  if (cfg->pipeline_desc) {
+  if (cfg->embed && cfg->embed->make_source && !cfg->pipeline_desc) {
+    media->source = cfg->embed->make_source (cfg->embed->data, error);
+    if (!media->source)
+      goto fail;
+  } else if (cfg->pipeline_desc) {
     media->source = gst_parse_bin_from_description (cfg->pipeline_desc, TRUE,
         error);
     if (!media->source) {
@@ -946,7 +950,7 @@ vs_media_new (VsServer * server, const VsConfig * cfg, GError ** error)
     goto fail;
   }
   media->renderer_state = g_strdup (cfg->pipeline_desc ? "pipeline" :
-      "waiting");
+      cfg->embed && cfg->embed->make_source ? "application" : "waiting");
   return media;
 
 fail:
@@ -1853,6 +1857,9 @@ vs_media_push_input (VsMedia * media, VsViewer * viewer, const gchar * text,
 
   if (!vm)
     return FALSE;
+  if (media->cfg->embed && media->cfg->embed->input)
+    return media->cfg->embed->input (viewer->id, text, len,
+        media->cfg->embed->data);
   if (!media->cfg->segment) {
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
         "no renderer segment to send events to");

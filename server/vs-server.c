@@ -742,7 +742,7 @@ parse_kbps (const gchar * s, guint * out)
 }
 
 int
-main (int argc, char **argv)
+vs_server_main (int argc, char **argv, const VsEmbed * embed)
 {
   VsServer server = { 0 };
   VsConfig *cfg = &server.cfg;
@@ -912,7 +912,8 @@ main (int argc, char **argv)
         "--negotiation-timeout out of range\n");
     return 2;
   }
-  if (!cfg->segment && !cfg->pipeline_desc) {
+  cfg->embed = embed;
+  if (!cfg->segment && !cfg->pipeline_desc && !(embed && embed->make_source)) {
     g_printerr ("vizstream-server: which renderer? --segment NAME (or "
         "--pipeline DESC); see --help\n");
     return 2;

@@ -22,8 +22,26 @@ typedef enum {
   VS_CONTROL_NONE               /* nobody: a broadcast */
 } VsControlPolicy;
 
+/* A program that embeds the server (examples/gl/vizstream-gldemo.c): it
+ * gives the pipeline's source and takes the controlling viewers' input
+ * itself, instead of a renderer's segment. */
 typedef struct
 {
+  /* The source element (producing video/x-raw); called once, main loop. */
+  GstElement *(*make_source) (gpointer data, GError ** error);
+  /* A controlling viewer's input message as the page sent it: JSON
+   * events, coordinates normalized to 0..1 (main loop). */
+  gboolean (*input) (guint viewer_id, const gchar * text, gsize len,
+      gpointer data);
+  gpointer data;
+} VsEmbed;
+
+/* The server's main(): options as vizstream-server takes them. */
+int vs_server_main (int argc, char **argv, const VsEmbed * embed);
+
+typedef struct
+{
+  const VsEmbed *embed;
   gchar *segment;
   gchar *pipeline_desc;         /* --pipeline: replaces shmframesrc */
   gchar *bind;

@@ -146,6 +146,7 @@ struct _GstGLReadbackSrc
   gboolean scene_stop;
   guint scene_fbo, scene_tex;
   gint scene_w, scene_h;
+  gint frame_w, frame_h;        /* mode=app: the size caps follow */
   gint scene_tex_w, scene_tex_h;     /* scene context only */
   guint64 scene_frame;
 };
@@ -1020,15 +1021,13 @@ gst_gl_readback_src_negotiate (GstBaseSrc * bsrc)
   mode = src->mode;
   GST_OBJECT_UNLOCK (src);
   if (mode == GST_GL_READBACK_SRC_MODE_APP) {
-    gboolean have;
     gint w, h;
     g_mutex_lock (&src->lock);
-    have = src->have_caps;
-    w = GST_VIDEO_INFO_WIDTH (&src->out_info);
-    h = GST_VIDEO_INFO_HEIGHT (&src->out_info);
+    w = src->frame_w;
+    h = src->frame_h;
     g_mutex_unlock (&src->lock);
     /* before the first frame the size is unknown: create() negotiates */
-    return have ? negotiate_size (src, w, h) : TRUE;
+    return w > 0 ? negotiate_size (src, w, h) : TRUE;
   }
   if (!GST_BASE_SRC_CLASS (parent_class)->negotiate (bsrc)) {
     GstCaps *t = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (src));
@@ -1089,7 +1088,9 @@ gst_gl_readback_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
   gboolean gl_output;
 
   gst_query_parse_allocation (query, &caps, NULL);
-  if (!caps || !gst_video_info_from_caps (&info, caps))
+  if (!caps)
+    return TRUE;                /* mode=app before the first frame */
+  if (!gst_video_info_from_caps (&info, caps))
     return FALSE;
   g_mutex_lock (&src->lock);
   gl_output = src->gl_output;
@@ -1256,7 +1257,12 @@ gst_gl_readback_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 
     if (mismatch) {
       if (mode == GST_GL_READBACK_SRC_MODE_APP) {
-        if (!negotiate_size (src, slot->width, slot->height))
+        g_mutex_lock (&src->lock);
+        src->frame_w = slot->width;
+        src->frame_h = slot->height;
+        g_mutex_unlock (&src->lock);
+        /* caps and a buffer pool for the new size */
+        if (!gst_base_src_negotiate (GST_BASE_SRC (src)))
           job.result = -1;
       } else {
         /* the scene follows the caps; an old-size frame is dropped */
@@ -1272,7 +1278,9 @@ gst_gl_readback_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (!job.result && !slot->gl) {
       GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (src));
       GstFlowReturn fr = GST_FLOW_ERROR;
-      if (pool) {
+      if (!pool)
+        GST_ELEMENT_ERROR (src, CORE, NEGOTIATION, ("No buffer pool"), (NULL));
+      else {
         fr = gst_buffer_pool_acquire_buffer (pool, &buf, NULL);
         gst_object_unref (pool);
       }
@@ -1396,6 +1404,7 @@ gst_gl_readback_src_start (GstBaseSrc * bsrc)
   src->n_slots = ring;
   src->seq = src->last_out = 0;
   src->have_caps = FALSE;
+  src->frame_w = src->frame_h = 0;
   src->gl_output = FALSE;
   gst_video_info_init (&src->out_info);
   src->st_submitted = src->st_dropped = src->st_pushed = 0;
