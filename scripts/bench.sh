@@ -34,3 +34,11 @@ echo "== broadcast paths: what RTMP and HLS add vs MJPEG =="
 VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   /usr/bin/python3 bench/bench_broadcast.py
+
+echo
+echo "== glreadbacksrc: a GL render loop streaming vs not, PBO ring vs glReadPixels =="
+if [[ -x "$build/bench/bench-glreadback" ]]; then
+  "$build/bench/bench-glreadback" --frames 150 --rate 60
+else
+  echo "not built (no gstreamer-gl-1.0)"
+fi

@@ -935,9 +935,12 @@ refill_gl_slots (GstGLReadbackSrc * src)
     g_mutex_lock (&src->lock);
     need = src->slots[i].state == SLOT_FREE && !src->slots[i].glbuf;
     g_mutex_unlock (&src->lock);
-    if (!need || gst_buffer_pool_acquire_buffer (pool, &buf, &params) !=
-        GST_FLOW_OK)
+    if (!need)
       continue;
+    if (gst_buffer_pool_acquire_buffer (pool, &buf, &params) != GST_FLOW_OK) {
+      GST_DEBUG_OBJECT (src, "no texture free for slot %u", i);
+      continue;
+    }
     g_mutex_lock (&src->lock);
     if (src->slots[i].state == SLOT_FREE && !src->slots[i].glbuf) {
       src->slots[i].glbuf = buf;
@@ -988,11 +991,21 @@ post_not_negotiated (GstGLReadbackSrc * src, GstCaps * offered)
   gst_caps_unref (peer);
 }
 
-/* App mode: caps follow the size of the frames handed over. */
+/* App mode: caps follow the size of the frames handed over. System
+ * memory only: renegotiating to GL memory from the streaming thread
+ * stalls in 1.22 (see docs/glreadbacksrc.md, known limits). */
 static gboolean
 negotiate_size (GstGLReadbackSrc * src, gint w, gint h)
 {
   GstCaps *ours = caps_for_size (src, w, h);
+
+  ours = gst_caps_make_writable (ours);
+  for (guint i = gst_caps_get_size (ours); i > 0; i--) {
+    GstCapsFeatures *f = gst_caps_get_features (ours, i - 1);
+    if (f && gst_caps_features_contains (f,
+            GST_CAPS_FEATURE_MEMORY_GL_MEMORY))
+      gst_caps_remove_structure (ours, i - 1);
+  }
   GstCaps *caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), ours);
   gboolean ok;
 
@@ -1088,6 +1101,7 @@ gst_gl_readback_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
   gboolean gl_output;
 
   gst_query_parse_allocation (query, &caps, NULL);
+  GST_DEBUG_OBJECT (src, "allocation for %" GST_PTR_FORMAT, caps);
   if (!caps)
     return TRUE;                /* mode=app before the first frame */
   if (!gst_video_info_from_caps (&info, caps))
