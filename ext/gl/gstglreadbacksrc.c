@@ -350,7 +350,9 @@ submit_frame (GstGLReadbackSrc * src, guint fbo, guint texture, gint width,
       width == GST_VIDEO_INFO_WIDTH (&src->out_info) &&
       height == GST_VIDEO_INFO_HEIGHT (&src->out_info);
   if (use_gl) {
-    if (slot->glbuf)
+    /* a texture of the pool of the current caps (an older one has the
+     * old size) */
+    if (slot->glbuf && slot->glbuf->pool == src->glpool)
       tex_out = gst_gl_memory_get_texture_id ((GstGLMemory *)
           gst_buffer_peek_memory (slot->glbuf, 0));
     if (!tex_out) {
@@ -926,15 +928,20 @@ refill_gl_slots (GstGLReadbackSrc * src)
   if (!pool)
     return;
   for (i = 0; i < src->n_slots; i++) {
-    GstBuffer *buf = NULL;
+    GstBuffer *buf = NULL, *stale = NULL;
     GstBufferPoolAcquireParams params = {.flags =
           GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
     };
     gboolean need;
 
     g_mutex_lock (&src->lock);
+    if (src->slots[i].state == SLOT_FREE && src->slots[i].glbuf &&
+        src->slots[i].glbuf->pool != pool)
+      stale = g_steal_pointer (&src->slots[i].glbuf);
     need = src->slots[i].state == SLOT_FREE && !src->slots[i].glbuf;
     g_mutex_unlock (&src->lock);
+    /* a texture of the caps before the last renegotiation */
+    gst_clear_buffer (&stale);
     if (!need)
       continue;
     if (gst_buffer_pool_acquire_buffer (pool, &buf, &params) != GST_FLOW_OK) {
@@ -991,21 +998,14 @@ post_not_negotiated (GstGLReadbackSrc * src, GstCaps * offered)
   gst_caps_unref (peer);
 }
 
-/* App mode: caps follow the size of the frames handed over. System
- * memory only: renegotiating to GL memory from the streaming thread
- * stalls in 1.22 (see docs/glreadbacksrc.md, known limits). */
+/* App mode: caps follow the size of the frames handed over; GL memory
+ * first when downstream takes it. Textures of the previous caps are
+ * recognised by their pool and dropped (the frame in them too). */
 static gboolean
 negotiate_size (GstGLReadbackSrc * src, gint w, gint h)
 {
   GstCaps *ours = caps_for_size (src, w, h);
 
-  ours = gst_caps_make_writable (ours);
-  for (guint i = gst_caps_get_size (ours); i > 0; i--) {
-    GstCapsFeatures *f = gst_caps_get_features (ours, i - 1);
-    if (f && gst_caps_features_contains (f,
-            GST_CAPS_FEATURE_MEMORY_GL_MEMORY))
-      gst_caps_remove_structure (ours, i - 1);
-  }
   GstCaps *caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), ours);
   gboolean ok;
 
@@ -1288,6 +1288,12 @@ gst_gl_readback_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     }
     if (!job.result && slot->gl != gl_output)
       job.result = -2;          /* made for the other memory: drop it */
+    if (!job.result && slot->gl) {
+      g_mutex_lock (&src->lock);
+      if (!slot->glbuf || slot->glbuf->pool != src->glpool)
+        job.result = -2;        /* a texture of the caps before these */
+      g_mutex_unlock (&src->lock);
+    }
 
     if (!job.result && !slot->gl) {
       GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (src));

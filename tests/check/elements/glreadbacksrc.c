@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "vz-check.h"
+#include "glscene.h"
+#include "scene.h"
 
 #define W 320
 #define H 240
@@ -334,6 +336,27 @@ app_init_size (App * app, gint w, gint h)
 }
 
 static void
+app_resize_cb (GstGLContext * ctx, gpointer data)
+{
+  App *app = data;
+  const GstGLFuncs *gl = ctx->gl_vtable;
+
+  gl->BindTexture (GL_TEXTURE_2D, app->tex);
+  gl->TexImage2D (GL_TEXTURE_2D, 0, GL_RGBA8, app->w, app->h, 0, GL_RGBA,
+      GL_UNSIGNED_BYTE, NULL);
+  gl->BindTexture (GL_TEXTURE_2D, 0);
+}
+
+/* The application's window changes size: so does its framebuffer. */
+static void
+app_resize (App * app, gint w, gint h)
+{
+  app->w = w;
+  app->h = h;
+  gst_gl_context_thread_add (app->ctx, app_resize_cb, app);
+}
+
+static void
 app_init (App * app)
 {
   app_init_size (app, W, H);
@@ -438,6 +461,93 @@ GST_START_TEST (test_app_texture)
 
 GST_END_TEST;
 
+/* Hands over frames until 6 of them come out at w x h (the first one of
+ * a new size renegotiates and may be dropped); returns how many came. */
+static guint64
+app_frames_of_size (App * app, GstHarness * h, gint w, gint ht)
+{
+  guint64 got = 0;
+
+  for (guint64 n = 1; n <= 40 && got < 6; n++) {
+    GstBuffer *b;
+    fail_unless (app_submit (app, n));
+    b = pull_within (h, 1000);
+    if (b) {
+      GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
+      GstVideoInfo info;
+      fail_unless (gst_video_info_from_caps (&info, caps));
+      fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), w);
+      fail_unless_equals_int (GST_VIDEO_INFO_HEIGHT (&info), ht);
+      fail_unless_equals_uint64 (check_buffer (b, caps), n);
+      gst_caps_unref (caps);
+      gst_buffer_unref (b);
+      got++;
+    }
+  }
+  return got;
+}
+
+/* The window changes size twice: the caps follow, every frame is whole. */
+GST_START_TEST (test_app_resize)
+{
+  App app;
+  GstHarness *h;
+
+  app_init (&app);
+  h = app_harness (&app, "video/x-raw,format=RGBA");
+  fail_unless (app_frames_of_size (&app, h, W, H) >= 6);
+  app_resize (&app, 640, 360);
+  fail_unless (app_frames_of_size (&app, h, 640, 360) >= 6);
+  app_resize (&app, 200, 100);
+  fail_unless (app_frames_of_size (&app, h, 200, 100) >= 6);
+  fail_unless_equals_uint64 (stat (app.src, "submit-errors"), 0);
+  gst_harness_teardown (h);
+  app_clear (&app);
+}
+
+GST_END_TEST;
+
+/* mode=app into a GL element: the frames are blitted into GstGL textures
+ * (no readback), the first one after the size is known. */
+GST_START_TEST (test_app_gl_memory_passthrough)
+{
+  App app;
+  GstHarness *h;
+  GstElement *src, *d;
+  GstPad *pad;
+  gint count[2] = { 0, 0 };
+  guint64 got = 0;
+
+  app_init (&app);
+  h = gst_harness_new_parse ("glreadbacksrc name=s mode=app ! capsfilter "
+      "caps=\"video/x-raw(memory:GLMemory)\" ! gldownload name=d");
+  src = gst_bin_get_by_name (GST_BIN (h->element), "s");
+  d = gst_bin_get_by_name (GST_BIN (h->element), "d");
+  app_give (&app, src);
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format=RGBA");
+  pad = gst_element_get_static_pad (d, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_gl_memory, count,
+      NULL);
+  gst_harness_play (h);
+
+  got = app_frames_of_size (&app, h, 320, 240);
+  fail_unless (got >= 6, "%" G_GUINT64_FORMAT " GL-memory frames came", got);
+  /* the window grows: new caps, new textures */
+  app_resize (&app, 480, 272);
+  got = app_frames_of_size (&app, h, 480, 272);
+  fail_unless (got >= 6, "%" G_GUINT64_FORMAT " frames after the resize",
+      got);
+  fail_unless (g_atomic_int_get (&count[0]) >= 12);
+  fail_unless_equals_int (g_atomic_int_get (&count[1]), 0);
+  gst_object_unref (pad);
+  gst_object_unref (d);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+  app_clear (&app);
+}
+
+GST_END_TEST;
+
 /* The pipeline stops taking frames: the render loop must not notice. And
  * with GPU work still running at the hand-over, the pipeline waits for
  * the fence before it reads (fence-waits) and gets the finished picture. */
@@ -525,6 +635,208 @@ GST_START_TEST (test_full_hd_frames_whole)
   GST_INFO ("fence waits: %" G_GUINT64_FORMAT, stat (app.src, "fence-waits"));
   gst_harness_teardown (h);
   app_clear (&app);
+}
+
+GST_END_TEST;
+
+/* ---- a real scene: the pipeline waits for the GPU ---- */
+
+#define MAX_SCENE_FRAMES 40
+
+typedef struct
+{
+  GstGLContext *ctx;
+  GstElement *src;
+  GlScene *scene, *side;
+  gint w, h;
+  guint64 n;
+  gboolean ok;
+  GError *error;
+  /* the application's own fence after each frame's offscreen pass */
+  GLsync side_done[MAX_SCENE_FRAMES + 1];
+  /* pushed while that pass was still running on the GPU */
+  gint early, checked;
+  guint64 check_seq;
+} SceneApp;
+
+static void
+scene_app_new_cb (GstGLContext * ctx, gpointer data)
+{
+  SceneApp *a = data;
+  a->scene = gl_scene_new (ctx, a->w, a->h, 2, &a->error);
+  if (a->scene)
+    a->side = gl_scene_new (ctx, 1920, 1080, 16, &a->error);
+}
+
+static void
+scene_app_free_cb (GstGLContext * ctx, gpointer data)
+{
+  SceneApp *a = data;
+  for (guint i = 0; i <= MAX_SCENE_FRAMES; i++)
+    if (a->side_done[i])
+      ctx->gl_vtable->DeleteSync (a->side_done[i]);
+  if (a->side)
+    gl_scene_free (a->side);
+  if (a->scene)
+    gl_scene_free (a->scene);
+}
+
+/* The loop: an offscreen pass (a shadow map, say: 4096 lit cubes at
+ * 1920x1080 into another framebuffer), then frame n into the one handed
+ * over, the hand-over, and straight on to the next frame over it. The
+ * offscreen pass is still on the GPU at the hand-over: the frame's fence
+ * comes after it. */
+static void
+scene_app_frame_cb (GstGLContext * ctx, gpointer data)
+{
+  SceneApp *a = data;
+  const GstGLFuncs *gl = ctx->gl_vtable;
+  GlCamera cam;
+
+  gl_camera_reset (&cam);
+  gl_scene_render (a->side, &cam, a->n / 30.0, a->n, 0);
+  a->side_done[a->n] = gl->FenceSync (GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+  gl->Flush ();
+  gl_scene_render (a->scene, &cam, a->n / 30.0, a->n, 0);
+  g_signal_emit_by_name (a->src, "submit-fbo", gl_scene_fbo (a->scene), a->w,
+      a->h, &a->ok);
+  gl_scene_render (a->scene, &cam, a->n / 30.0, a->n + 1000, 0);
+}
+
+static void
+side_check_cb (GstGLContext * ctx, gpointer data)
+{
+  SceneApp *a = data;
+  GLsync f = a->check_seq <= MAX_SCENE_FRAMES ? a->side_done[a->check_seq] :
+      NULL;
+  a->checked++;
+  if (!f || ctx->gl_vtable->ClientWaitSync (f, 0, 0) == GL_TIMEOUT_EXPIRED)
+    a->early++;
+}
+
+/* At the moment a frame leaves the element, everything the application
+ * queued before handing it over has run on the GPU. */
+static GstPadProbeReturn
+side_done_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  SceneApp *a = data;
+  a->check_seq = GST_BUFFER_OFFSET (GST_PAD_PROBE_INFO_BUFFER (info));
+  gst_gl_context_thread_add (a->ctx, side_check_cb, a);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The demo's frame tag (examples/demo/scene.h): 24 bits and a check byte
+ * in cell row 1; -1 when a cell is not clean black or white or the check
+ * does not match. */
+static gint64
+read_demo_tag (GstBuffer * buf, GstCaps * caps)
+{
+  GstVideoInfo info;
+  GstVideoFrame f;
+  guint cell;
+  guint32 word = 0;
+  gint64 n;
+
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  fail_unless (gst_video_frame_map (&f, &info, buf, GST_MAP_READ));
+  cell = tag_cell_size (GST_VIDEO_INFO_WIDTH (&info),
+      GST_VIDEO_INFO_HEIGHT (&info));
+  for (guint b = 0; b < TAG_BITS; b++) {
+    const guint8 *p = px (GST_VIDEO_FRAME_PLANE_DATA (&f, 0),
+        GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0), cell * (b + 1) + cell / 2,
+        cell + cell / 2);
+    if (p[0] == 255 && p[1] == 255 && p[2] == 255)
+      word |= 1u << b;
+    else if (p[0] || p[1] || p[2]) {
+      gst_video_frame_unmap (&f);
+      return -1;
+    }
+  }
+  gst_video_frame_unmap (&f);
+  n = word & 0xffffff;
+  return tag_check ((guint32) n) == word >> 24 ? n : -1;
+}
+
+/* The ring's promise: nothing leaves before its fence signalled, so
+ * when a frame is pushed everything the application queued before the
+ * hand-over has run on the GPU, and the picture is the one handed over,
+ * not the one drawn over it afterwards.
+ *
+ * GL memory: the hand-over queues a blit, which Mesa's llvmpipe runs on
+ * its rasterizer threads after the offscreen pass - the streaming thread
+ * gets there first and must wait (fence-waits). System memory: llvmpipe
+ * completes all queued work inside glReadPixels (into a PBO too), so the
+ * fence is signalled by the time it is looked at; on a GPU it is not. */
+static void
+waits_for_fence (gboolean gl_memory)
+{
+  SceneApp a = { 0 };
+  App app;
+  GstHarness *h;
+  GstElement *src;
+  GstPad *pad;
+  guint64 waits;
+
+  app_init_size (&app, 16, 16);
+  a.ctx = app.ctx;
+  a.w = 640;
+  a.h = 360;
+  gst_gl_context_thread_add (a.ctx, scene_app_new_cb, &a);
+  fail_unless (a.side != NULL, "%s", a.error ? a.error->message : "?");
+  if (gl_memory)
+    h = gst_harness_new_parse ("glreadbacksrc name=s mode=app ! capsfilter "
+        "caps=\"video/x-raw(memory:GLMemory)\" ! gldownload");
+  else
+    h = gst_harness_new_parse ("glreadbacksrc name=s mode=app");
+  src = gst_bin_get_by_name (GST_BIN (h->element), "s");
+  app_give (&app, src);
+  a.src = src;
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format=RGBA");
+  pad = gst_element_get_static_pad (src, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, side_done_probe, &a,
+      NULL);
+  gst_harness_play (h);
+  for (a.n = 1; a.n <= MAX_SCENE_FRAMES && a.checked < 12; a.n++) {
+    GstBuffer *b;
+    GstCaps *caps;
+    gst_gl_context_thread_add (a.ctx, scene_app_frame_cb, &a);
+    fail_unless (a.ok);
+    /* GL memory: the first frame is read back while the caps are set */
+    b = pull_within (h, a.n == 1 && gl_memory ? 1000 : 10000);
+    if (!b && a.n == 1)
+      continue;
+    fail_unless (b != NULL, "frame %" G_GUINT64_FORMAT " did not come", a.n);
+    caps = gst_pad_get_current_caps (h->sinkpad);
+    fail_unless_equals_int64 (read_demo_tag (b, caps), (gint64) a.n);
+    gst_caps_unref (caps);
+    gst_buffer_unref (b);
+  }
+  waits = stat (src, "fence-waits");
+  GST_INFO ("%d frames pushed, %" G_GUINT64_FORMAT " fence waits", a.checked,
+      waits);
+  fail_unless (a.checked >= 12);
+  fail_unless_equals_int (a.early, 0);
+  if (gl_memory)
+    fail_unless (waits >= 1, "the pipeline found only %" G_GUINT64_FORMAT
+        " of %d fences unsignalled: the GPU work before the hand-over did "
+        "not run on", waits, a.checked);
+  gst_object_unref (pad);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+  gst_gl_context_thread_add (a.ctx, scene_app_free_cb, &a);
+  app_clear (&app);
+}
+
+GST_START_TEST (test_waits_for_fence_gl_memory)
+{
+  waits_for_fence (TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_waits_for_fence_system_memory)
+{
+  waits_for_fence (FALSE);
 }
 
 GST_END_TEST;
@@ -756,6 +1068,10 @@ glreadbacksrc_suite (void)
   suite_add_tcase (s, ta);
   tcase_add_test (ta, test_app_fbo_shared_context);
   tcase_add_test (ta, test_app_texture);
+  tcase_add_test (ta, test_app_gl_memory_passthrough);
+  tcase_add_test (ta, test_app_resize);
+  tcase_add_test (ta, test_waits_for_fence_gl_memory);
+  tcase_add_test (ta, test_waits_for_fence_system_memory);
   tcase_add_test (ta, test_ring_never_stalls);
   tcase_add_test (ta, test_full_hd_frames_whole);
   tcase_add_test (ta, test_app_context_destroyed);
