@@ -57,19 +57,21 @@ on_input (guint viewer_id, const gchar * text, gsize len, gpointer data)
   App *app = data;
   VzEvent ev[64];
   VzJsonResult res;
-  int n = vz_events_from_json (text, len, ev, G_N_ELEMENTS (ev), &res);
+  size_t n;
 
-  if (n < 0)
+  /* VZ_OK or an error; what was stored is counted in res.events */
+  if (vz_events_from_json (text, len, ev, G_N_ELEMENTS (ev), &res) != VZ_OK)
     return FALSE;
+  n = res.events;
   g_mutex_lock (&app->lock);
-  for (int i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) {
     /* the page sends coordinates normalized to 0..1: to frame pixels */
     ev[i].x *= app->width;
     ev[i].y *= app->height;
     ev[i].viewer_id = viewer_id;
     g_array_append_val (app->events, ev[i]);
   }
-  app->input_errors += res.invalid + res.malformed;
+  app->input_errors += res.invalid + res.malformed + res.overflow;
   g_mutex_unlock (&app->lock);
   return TRUE;
 }
@@ -158,8 +160,10 @@ render_thread (gpointer data)
       VzEvent *e = &g_array_index (batch, VzEvent, i);
       if (app->print_events) {
         char json[512];
-        if (vz_event_to_json (e, json, sizeof json) > 0)
+        if (vz_event_to_json (e, json, sizeof json) > 0) {
           puts (json);
+          fflush (stdout);
+        }
       }
       apply_event (app, e, &cam, &drag);
       applied++;

@@ -291,7 +291,9 @@ typedef struct
  * objects, or several objects one after another (newline-delimited JSON).
  * Unknown fields are ignored, modifier_state is optional; a value that is
  * not JSON costs the rest of its line, an object that is not a valid event
- * is skipped; both are counted in res. Never reads past len. */
+ * is skipped; both are counted in res. Never reads past len. Returns
+ * VZ_OK (bad input included: see res) or VZ_ERR_INVALID_ARGUMENT; the
+ * number of events stored is res->events, not the return value. */
 int vz_events_from_json (const char *text, size_t len, VzEvent * events,
     size_t max, VzJsonResult * res);
 

@@ -76,16 +76,20 @@ class Browser:
 
 
 class BrowserTestCase(vztest.ProcessTestCase):
+    # vizstream-demo publishing into a segment that start_server serves
+    start_demo = True
+
     def setUp(self):
         super().setUp()
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
         self.segment = vztest.unique_segment("br")
         self.events = os.path.join(self.tmp.name, "events.jsonl")
         self.events_file = open(self.events, "w")
-        self.demo = self.procs.start(
-            [vztest.DEMO, "--segment", self.segment, "--size", "%dx%d" % (W, H),
-             "--fps", "30", "--quiet", "--print-events"],
-            stdout=self.events_file, stderr=subprocess.DEVNULL)
+        if self.start_demo:
+            self.demo = self.procs.start(
+                [vztest.DEMO, "--segment", self.segment, "--size",
+                 "%dx%d" % (W, H), "--fps", "30", "--quiet", "--print-events"],
+                stdout=self.events_file, stderr=subprocess.DEVNULL)
         self.browser = Browser(self.procs)
         self.server = None
         self.url = None
@@ -655,6 +659,110 @@ class BrowserTest(BrowserTestCase):
         finally:
             slow.quit()
             subprocess.run(["ip", "link", "del", "vz0"], capture_output=True)
+
+
+GLDEMO = os.path.join(vztest.BUILD, "examples", "gl", "vizstream-gldemo")
+GW, GH = 640, 360
+
+
+class GlDemoBrowserTest(BrowserTestCase):
+    """vizstream-gldemo: an OpenGL program (EGL, llvmpipe) whose FBO
+    glreadbacksrc streams through the embedded server; the page's events
+    come back to its camera. It draws the demo's tags: the frame number in
+    cell row 1, the number of events it has applied in row 6."""
+    start_demo = False
+
+    def start_gldemo(self):
+        self.server_log = open(os.path.join(self.tmp.name, "gldemo.log"), "a")
+        env = dict(os.environ, GST_GL_WINDOW="egl-device")
+        # stdout: the "serving" line, then the events applied, as JSON lines
+        self.server = self.procs.start(
+            [GLDEMO, "--size", "%dx%d" % (GW, GH), "--fps", "30", "--cubes",
+             "4", "--print-events", "--port", "0", "--ice-address",
+             "127.0.0.1", "--quiet"],
+            stdout=self.events_file, stderr=self.server_log, env=env)
+
+        def serving():
+            with open(self.events) as f:
+                m = re.search(r"serving (http://\S+)", f.read())
+            if self.server.poll() is not None:
+                with open(self.server_log.name) as f:
+                    self.fail("vizstream-gldemo exited: %s" % f.read()[-2000:])
+            return m and m.group(1)
+        self.url = self.wait("vizstream-gldemo serving", serving, 20)
+
+    def gl_frame(self, page):
+        return self.browser.call("frame", page=page, rw=GW, rh=GH)
+
+    def test_gl_scene_to_browser_camera_follows(self):
+        self.start_gldemo()
+        self.open("a")
+        first = self.wait("GL frames on the page",
+                          lambda: self.gl_frame("a")["number"], 30)
+        time.sleep(1.0)
+        second = self.wait("the GL scene moving", lambda: (
+            self.gl_frame("a")["number"] or 0) > first and
+            self.gl_frame("a")["number"], 10)
+        print("GL frames %d -> %d in ~1 s" % (first, second))
+        self.assertGreater(second - first, 5)
+        st = self.status()
+        self.assertEqual(st["renderer"], "application")
+        self.assertEqual((st["source_width"], st["source_height"]), (GW, GH))
+        self.assertTrue(st["viewers"][0]["connected"])
+        size = self.browser.js("a", "[document.getElementById('video')"
+                               ".videoWidth, document.getElementById('video')"
+                               ".videoHeight]")
+        self.assertEqual(size, [GW, GH])
+
+        # The viewer drags: the events reach the program, which applies
+        # them to its camera and counts them in the picture's row 6.
+        self.wait("role", lambda: self.role("a") == "control")
+        self.wait("input channel", lambda: self.browser.js(
+            "a", "window.vizstream.inputOpen"))
+        # nothing applied yet: the counter reads 0
+        self.assertEqual(self.gl_frame("a")["events"], 0)
+        self.browser.call("mouse", page="a", action="down", x=0.5, y=0.5)
+        self.browser.call("mouse", page="a", action="move", x=0.7, y=0.6,
+                          steps=8)
+        self.browser.call("mouse", page="a", action="up", x=0.7, y=0.6)
+        self.browser.call("key", page="a", key="r")
+
+        def applied():
+            ev = [json.loads(line) for line in open(self.events)
+                  if line.startswith("{")]
+            return ev if any(e["event"] == "KeyPress" for e in ev) else None
+        try:
+            ev = self.wait("events at the GL program", applied, 10)
+        except AssertionError:
+            with open(self.events) as f, open(self.server_log.name) as g:
+                print("status:", json.dumps(self.status()["viewers"]))
+                print("gldemo stdout:", f.read()[-3000:], "log:",
+                      g.read()[-3000:])
+            raise
+        names = [e["event"] for e in ev]
+        press = [e for e in ev if e["event"] == "MouseButtonPress"]
+        release = [e for e in ev if e["event"] == "MouseButtonRelease"]
+        self.assertEqual(len(press), 1, names)
+        self.assertEqual(len(release), 1, names)
+        # normalized page coordinates -> the program's pixels
+        self.assertAlmostEqual(press[0]["x"], 0.5 * GW, delta=2)
+        self.assertAlmostEqual(press[0]["y"], 0.5 * GH, delta=2)
+        self.assertAlmostEqual(release[0]["x"], 0.7 * GW, delta=2)
+        self.assertAlmostEqual(release[0]["y"], 0.6 * GH, delta=2)
+        drag = [e for e in ev if e["event"] == "MouseMove"
+                and "button1-mask" in e["modifier_state"]]
+        self.assertGreaterEqual(len(drag), 2, names)
+        # the picture says so too: the events counter it draws has moved
+        # to at least the events seen (a later frame may count more)
+        self.wait("events counted in the picture", lambda: (
+            self.gl_frame("a")["events"] or 0) >= len(ev), 10)
+        # an interaction round trip: an event sent, until a frame shown
+        # whose events counter moved
+        rtt = self.browser.call("rtt", page="a", rw=GW, rh=GH)
+        print("GL program interaction round trip: %s ms" % rtt)
+        self.assertIsNotNone(rtt)
+        self.server.terminate()
+        self.assertEqual(self.server.wait(10), 0)
 
 
 if __name__ == "__main__":
