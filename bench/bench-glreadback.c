@@ -1,17 +1,19 @@
 /* bench-glreadback: what streaming costs a GL render loop. One run, the
  * same scene and loop three ways, at each size:
  *   off    render only;
- *   async  render + glreadbacksrc's submit-fbo (PBO ring + fence; the
- *          pipeline, glreadbacksrc ! fakesink, reads it back and copies);
- *   sync   render + glReadPixels into memory + the same copy into a buffer
- *          pushed to appsrc ! fakesink (what an application does without
- *          glreadbacksrc).
+ *   async  render + glreadbacksrc's submit-fbo (glReadPixels into a PBO of
+ *          the ring + fence; the pipeline, glreadbacksrc ! system-memory
+ *          caps ! fakesink, maps it and copies);
+ *   sync   render + glReadPixels into memory + the same copy into a pooled
+ *          buffer pushed to appsrc ! fakesink (what an application does
+ *          without glreadbacksrc).
  * The loop keeps one frame in flight (it waits for the previous frame's
  * fence, as a swap would), and prints frames per second, the time the
  * loop spends in the hand-over, and the ratios.
  *
  *   bench-glreadback [--frames N] [--cubes N] [--rate FPS]
  *                    [--sizes 1280x720,1920x1080]
+ *                    [--only async|sync]   (and off: for a profiler)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -35,8 +37,9 @@
 #define GL_SYNC_FLUSH_COMMANDS_BIT 0x00000001
 #endif
 
-typedef enum { MODE_OFF, MODE_ASYNC, MODE_SYNC } Mode;
+typedef enum { MODE_OFF, MODE_ASYNC, MODE_SYNC, N_MODES } Mode;
 static const char *mode_names[] = { "off", "async", "sync" };
+#define ELEMENT_MODE(m) ((m) == MODE_ASYNC)
 
 typedef struct
 {
@@ -51,6 +54,7 @@ run (VgEgl * egl, GlScene * scene, int w, int h, Mode mode, int frames,
 {
   const GstGLFuncs *gl = egl->gst_context->gl_vtable;
   GstElement *pipe = NULL, *src = NULL;
+  GstBufferPool *pool = NULL;
   GLsync prev = NULL;
   GlCamera cam;
   guint8 *pixels = NULL;
@@ -59,9 +63,12 @@ run (VgEgl * egl, GlScene * scene, int w, int h, Mode mode, int frames,
   gsize row = (gsize) w * 4;
 
   gl_camera_reset (&cam);
-  if (mode == MODE_ASYNC) {
+  if (ELEMENT_MODE (mode)) {
+    /* system memory, as an encoder takes it (fakesink alone would take
+     * GL memory: no readback at all) */
     pipe = gst_parse_launch ("glreadbacksrc name=src mode=app ring-size=3 ! "
-        "fakesink sync=false", NULL);
+        "capsfilter caps=video/x-raw,format=RGBA ! fakesink sync=false",
+        NULL);
     src = gst_bin_get_by_name (GST_BIN (pipe), "src");
     vg_egl_give_to (egl, src);
   } else if (mode == MODE_SYNC) {
@@ -72,6 +79,14 @@ run (VgEgl * egl, GlScene * scene, int w, int h, Mode mode, int frames,
         "do-timestamp=true ! fakesink sync=false", NULL);
     src = gst_bin_get_by_name (GST_BIN (pipe), "src");
     g_object_set (src, "caps", caps, NULL);
+    /* buffers from a pool, as glreadbacksrc's are */
+    pool = gst_buffer_pool_new ();
+    {
+      GstStructure *config = gst_buffer_pool_get_config (pool);
+      gst_buffer_pool_config_set_params (config, caps, row * h, 4, 0);
+      gst_buffer_pool_set_config (pool, config);
+      gst_buffer_pool_set_active (pool, TRUE);
+    }
     gst_caps_unref (caps);
     pixels = g_malloc (row * h);
   }
@@ -91,13 +106,14 @@ run (VgEgl * egl, GlScene * scene, int w, int h, Mode mode, int frames,
       t0 = due = g_get_monotonic_time ();
     gl_scene_render (scene, &cam, i / 60.0, (guint64) (i + 10), 0);
     a = g_get_monotonic_time ();
-    if (mode == MODE_ASYNC) {
+    if (ELEMENT_MODE (mode)) {
       gboolean ok;
       g_signal_emit_by_name (src, "submit-fbo", gl_scene_fbo (scene), w, h,
           &ok);
     } else if (mode == MODE_SYNC) {
-      GstBuffer *buf = gst_buffer_new_allocate (NULL, row * h, NULL);
+      GstBuffer *buf = NULL;
       GstMapInfo map;
+      gst_buffer_pool_acquire_buffer (pool, &buf, NULL);
       gl->BindFramebuffer (GL_READ_FRAMEBUFFER, gl_scene_fbo (scene));
       gl->ReadPixels (0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, pixels);
       gl->BindFramebuffer (GL_READ_FRAMEBUFFER, 0);
@@ -129,7 +145,7 @@ run (VgEgl * egl, GlScene * scene, int w, int h, Mode mode, int frames,
   }
   r.fps = frames / ((g_get_monotonic_time () - t0) / 1e6);
   r.handover_ms = spent / 1000.0 / frames;
-  if (mode == MODE_ASYNC) {
+  if (ELEMENT_MODE (mode)) {
     GstStructure *s;
     g_usleep (200000);
     g_object_get (src, "stats", &s, NULL);
@@ -145,6 +161,10 @@ run (VgEgl * egl, GlScene * scene, int w, int h, Mode mode, int frames,
     gst_object_unref (src);
     gst_object_unref (pipe);
   }
+  if (pool) {
+    gst_buffer_pool_set_active (pool, FALSE);
+    gst_object_unref (pool);
+  }
   g_free (pixels);
   return r;
 }
@@ -152,7 +172,7 @@ run (VgEgl * egl, GlScene * scene, int w, int h, Mode mode, int frames,
 int
 main (int argc, char **argv)
 {
-  int frames = 150, cubes = 6, rate = 60;
+  int frames = 150, cubes = 6, rate = 60, only = -1;
   const char *sizes = "1280x720,1920x1080";
   VgEgl egl;
   GError *err = NULL;
@@ -167,6 +187,11 @@ main (int argc, char **argv)
       rate = atoi (argv[i + 1]);
     else if (g_str_equal (argv[i], "--sizes"))
       sizes = argv[i + 1];
+    else if (g_str_equal (argv[i], "--only")) {
+      for (int m = 0; m < N_MODES; m++)
+        if (g_str_equal (argv[i + 1], mode_names[m]))
+          only = m;
+    }
   }
   gst_init (&argc, &argv);
   if (!vg_egl_open (&egl, &err)) {
@@ -181,7 +206,7 @@ main (int argc, char **argv)
   for (gchar ** sz = list; *sz; sz++) {
     int w, h;
     GlScene *scene;
-    Result r[3];
+    Result r[N_MODES];
     if (sscanf (*sz, "%dx%d", &w, &h) != 2)
       continue;
     scene = gl_scene_new (egl.gst_context, w, h, cubes, &err);
@@ -196,23 +221,31 @@ main (int argc, char **argv)
           "vsync):\n", rate);
     else
       printf ("  unpaced (as fast as the machine renders):\n");
-    /* off, async, sync, then off again: the reference brackets the rest */
-    r[0] = run (&egl, scene, w, h, MODE_OFF, frames, rt);
-    r[1] = run (&egl, scene, w, h, MODE_ASYNC, frames, rt);
-    r[2] = run (&egl, scene, w, h, MODE_SYNC, frames, rt);
+    /* off, pbo, blit, sync, then off again: the reference brackets the
+     * rest */
+    for (int m = 0; m < N_MODES; m++)
+      r[m] = only < 0 || m == only || m == MODE_OFF ?
+          run (&egl, scene, w, h, m, frames, rt) : r[MODE_OFF];
     {
       Result again = run (&egl, scene, w, h, MODE_OFF, frames, rt);
       r[0].fps = (r[0].fps + again.fps) / 2;
     }
-    for (int m = 0; m < 3; m++)
-      printf ("  %dx%d %-5s %7.1f fps  hand-over %6.2f ms/frame%s\n", w, h,
-          mode_names[m], r[m].fps, r[m].handover_ms, m == 1 ?
-          g_strdup_printf ("  (pushed %" G_GUINT64_FORMAT ", dropped %"
-              G_GUINT64_FORMAT ", fence waits %" G_GUINT64_FORMAT ")",
-              r[1].pushed, r[1].dropped, r[1].fence_waits) : "");
-    printf ("  %dx%d frame rate kept: async %.2fx, sync %.2fx of off; "
-        "async/sync %.2fx\n", w, h, r[1].fps / r[0].fps, r[2].fps / r[0].fps,
-        r[1].fps / r[2].fps);
+    for (int m = 0; m < N_MODES; m++) {
+      printf ("  %dx%d %-5s %7.1f fps  hand-over %6.2f ms/frame", w, h,
+          mode_names[m], r[m].fps, r[m].handover_ms);
+      if (ELEMENT_MODE (m))
+        printf ("  (pushed %" G_GUINT64_FORMAT ", dropped %" G_GUINT64_FORMAT
+            ", fence waits %" G_GUINT64_FORMAT ")", r[m].pushed, r[m].dropped,
+            r[m].fence_waits);
+      printf ("\n");
+    }
+    printf ("  %dx%d frame rate kept (of off):", w, h);
+    for (int m = 1; m < N_MODES; m++)
+      printf (" %s %.2fx", mode_names[m], r[m].fps / r[0].fps);
+    printf ("; vs sync:");
+    for (int m = 1; m < MODE_SYNC; m++)
+      printf (" %s %.2fx", mode_names[m], r[m].fps / r[MODE_SYNC].fps);
+    printf ("\n");
     }
     gl_scene_free (scene);
   }
