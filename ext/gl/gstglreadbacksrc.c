@@ -1212,6 +1212,23 @@ delete_fences (GstGLReadbackSrc * src, GLsync * fences, guint n)
     gst_gl_context_thread_add (src->context, delete_fences_cb, &l);
 }
 
+/* A slot the streaming thread took but will not push: back to FREE, its
+ * fence deleted with those of the frames dropped before it (drop has room
+ * for one more: at most ring-size fences). */
+static void
+abandon_slot (GstGLReadbackSrc * src, Slot * slot, GLsync * drop,
+    guint n_drop, gboolean count_dropped)
+{
+  g_mutex_lock (&src->lock);
+  if (slot->fence)
+    drop[n_drop++] = slot->fence;
+  slot->fence = NULL;
+  src->st_dropped += count_dropped;
+  release_slot_locked (src, slot);
+  g_mutex_unlock (&src->lock);
+  delete_fences (src, drop, n_drop);
+}
+
 static GstFlowReturn
 gst_gl_readback_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -1307,13 +1324,7 @@ gst_gl_readback_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       if (fr != GST_FLOW_OK || !gst_video_frame_map (&frame, &src->out_info,
               buf, GST_MAP_WRITE)) {
         gst_clear_buffer (&buf);
-        g_mutex_lock (&src->lock);
-        if (slot->fence)
-          drop[job.n_drop++] = slot->fence;
-        slot->fence = NULL;
-        release_slot_locked (src, slot);
-        g_mutex_unlock (&src->lock);
-        delete_fences (src, drop, job.n_drop);
+        abandon_slot (src, slot, drop, job.n_drop, FALSE);
         return fr == GST_FLOW_OK ? GST_FLOW_ERROR : fr;
       }
       job.frame = &frame;
@@ -1321,14 +1332,7 @@ gst_gl_readback_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 
     if (job.result) {
       /* only the fences to delete */
-      g_mutex_lock (&src->lock);
-      if (slot->fence)
-        drop[job.n_drop++] = slot->fence;
-      slot->fence = NULL;
-      src->st_dropped += job.result == -2;
-      release_slot_locked (src, slot);
-      g_mutex_unlock (&src->lock);
-      delete_fences (src, drop, job.n_drop);
+      abandon_slot (src, slot, drop, job.n_drop, job.result == -2);
       if (job.result == -1)
         return GST_FLOW_NOT_NEGOTIATED;
       continue;

@@ -847,22 +847,8 @@ static gchar *
 error_text (GstElement * pipe, GstMessageType type)
 {
   GstBus *bus = gst_element_get_bus (pipe);
-  GstMessage *m = gst_bus_timed_pop_filtered (bus, slack (10) * GST_SECOND,
-      type);
-  GError *err = NULL;
-  gchar *dbg = NULL, *text;
-
+  gchar *text = pop_message_text (bus, type, slack (10) * GST_SECOND);
   gst_object_unref (bus);
-  if (!m)
-    return NULL;
-  if (type == GST_MESSAGE_ERROR)
-    gst_message_parse_error (m, &err, &dbg);
-  else
-    gst_message_parse_warning (m, &err, &dbg);
-  text = g_strdup_printf ("%s | %s", err->message, dbg ? dbg : "");
-  g_error_free (err);
-  g_free (dbg);
-  gst_message_unref (m);
   return text;
 }
 

@@ -497,20 +497,7 @@ GST_END_TEST;
 static gchar *
 pop_error (GstBus * bus, GstClockTime timeout)
 {
-  GstMessage *m = gst_bus_timed_pop_filtered (bus, timeout,
-      GST_MESSAGE_ERROR);
-  GError *err = NULL;
-  gchar *dbg = NULL, *text;
-
-  if (m == NULL)
-    return NULL;
-  gst_message_parse_error (m, &err, &dbg);
-  text = g_strdup_printf ("%s | %s", err->message, dbg ? dbg : "");
-  GST_INFO ("error: %s", text);
-  g_error_free (err);
-  g_free (dbg);
-  gst_message_unref (m);
-  return text;
+  return pop_message_text (bus, GST_MESSAGE_ERROR, timeout);
 }
 
 GST_START_TEST (test_renderer_timeout)
