@@ -12,7 +12,8 @@
  * Malformed, invalid or oversized messages are dropped with a warning and
  * counted; they never stop the pipeline. Buffers may hold one message, an
  * array of events, or any piece of a stream of JSON lines (lines split
- * across buffers are put back together).
+ * across buffers are put back together). "allowed-events" is an input
+ * policy: event types it leaves out are refused (counted, never an error).
  *
  * ## Example launch lines
  * |[
@@ -20,6 +21,9 @@
  * gst-launch-1.0 filesrc location=session.jsonl ! interactsink segment=viz timing=recorded
  * # type events by hand
  * gst-launch-1.0 fdsrc ! interactsink segment=viz
+ * # a viewer who may point and click, nothing else
+ * gst-launch-1.0 fdsrc ! interactsink segment=viz \
+ *     allowed-events=mouse-move+mouse-button-press+mouse-button-release
  * ]|
  */
 #ifdef HAVE_CONFIG_H
@@ -67,6 +71,7 @@ enum
   PROP_WHEN_ABSENT,
   PROP_MAX_MESSAGE_SIZE,
   PROP_TIMING,
+  PROP_ALLOWED_EVENTS,
   PROP_STATS,
 };
 
@@ -77,6 +82,7 @@ enum
 #define DEFAULT_WHEN_ABSENT WHEN_ABSENT_DROP
 #define DEFAULT_MAX_MESSAGE_SIZE 65536
 #define DEFAULT_TIMING TIMING_NONE
+#define DEFAULT_ALLOWED_EVENTS GST_INTERACT_SINK_EVENTS_ALL
 
 /* How often to look for a renderer that is absent. */
 #define ABSENT_POLL_US (20 * G_TIME_SPAN_MILLISECOND)
@@ -91,7 +97,10 @@ struct _GstInteractSink
 {
   GstBaseSink parent;
 
-  /* properties, under the object lock */
+  /* properties, under the object lock; allowed_events is also read without
+   * it (g_atomic_int_get) by the streaming thread: it may change while
+   * playing */
+  guint allowed_events;         /* GstInteractSinkEvents */
   gchar *segment;
   guint viewer_id;
   Coordinates coordinates;
@@ -100,7 +109,7 @@ struct _GstInteractSink
   guint max_message_size;
   Timing timing;
 
-  /* streaming thread (copied from the properties in start()) */
+  /* streaming thread only (copied from the properties in start()) */
   gchar *segment_name;
   guint viewer;
   Coordinates coords;
@@ -120,12 +129,74 @@ struct _GstInteractSink
   gboolean replay_started;
   VzEvent *events;
 
-  /* under the object lock */
+  /* under the object lock (cond waits with it) */
   gboolean flushing;
   GCond cond;
   guint64 messages, events_sent, events_dropped, malformed, invalid;
-  guint64 oversized, motion_coalesced;
+  guint64 oversized, motion_coalesced, refused;
 };
+
+/* The flags are 1 << (VzEventType - 1): the header promises it. */
+G_STATIC_ASSERT (VZ_EVENT_LAST == 11);
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENTS_ALL ==
+    (1u << VZ_EVENT_LAST) - 1);
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_MOUSE_MOVE ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_POINTER_MOVE));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_MOUSE_BUTTON_PRESS ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_BUTTON_PRESS));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_MOUSE_BUTTON_RELEASE ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_BUTTON_RELEASE));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_MOUSE_SCROLL ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_WHEEL));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_KEY_PRESS ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_KEY_PRESS));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_KEY_RELEASE ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_KEY_RELEASE));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_TOUCH_DOWN ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_TOUCH_DOWN));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_TOUCH_MOTION ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_TOUCH_MOTION));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_TOUCH_UP ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_TOUCH_UP));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_RESIZE_REQUEST ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_RESIZE_REQUEST));
+G_STATIC_ASSERT (GST_INTERACT_SINK_EVENT_CUSTOM ==
+    GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_CUSTOM));
+
+/* Indexed by VzEventType - 1; nicks: the names of docs/events.md,
+ * lowercase and dashed. */
+static const GFlagsValue event_flags[] = {
+  {GST_INTERACT_SINK_EVENT_MOUSE_MOVE, "MouseMove (pointer motion)",
+      "mouse-move"},
+  {GST_INTERACT_SINK_EVENT_MOUSE_BUTTON_PRESS, "MouseButtonPress",
+      "mouse-button-press"},
+  {GST_INTERACT_SINK_EVENT_MOUSE_BUTTON_RELEASE, "MouseButtonRelease",
+      "mouse-button-release"},
+  {GST_INTERACT_SINK_EVENT_MOUSE_SCROLL, "MouseScroll (wheel)",
+      "mouse-scroll"},
+  {GST_INTERACT_SINK_EVENT_KEY_PRESS, "KeyPress", "key-press"},
+  {GST_INTERACT_SINK_EVENT_KEY_RELEASE, "KeyRelease", "key-release"},
+  {GST_INTERACT_SINK_EVENT_TOUCH_DOWN, "TouchDown", "touch-down"},
+  {GST_INTERACT_SINK_EVENT_TOUCH_MOTION, "TouchMotion", "touch-motion"},
+  {GST_INTERACT_SINK_EVENT_TOUCH_UP, "TouchUp", "touch-up"},
+  {GST_INTERACT_SINK_EVENT_RESIZE_REQUEST,
+      "ResizeRequest (a viewer asks for another frame size)",
+      "resize-request"},
+  {GST_INTERACT_SINK_EVENT_CUSTOM, "Custom (application text)", "custom"},
+  {0, NULL, NULL},
+};
+
+GType
+gst_interact_sink_events_get_type (void)
+{
+  static GType type = 0;
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_flags_register_static (GST_INTERACT_SINK_EVENTS_TYPE_NAME,
+            event_flags));
+  return type;
+}
 
 static GType
 gst_interact_sink_when_absent_get_type (void)
@@ -280,11 +351,28 @@ gst_interact_sink_class_init (GstInteractSinkClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   /**
+   * GstInteractSink:allowed-events:
+   *
+   * The input policy: the event types that reach the renderer. Others are
+   * refused after parsing (so a name written with JSON escapes is the same
+   * name), counted in stats as "refused", logged, never an error. May
+   * change while playing (a viewer gains or loses control); a held
+   * pointer motion (motion-rate) is refused too once mouse-move is not
+   * allowed. The flags are 1 << (VzEventType - 1) (gstinteractsink.h).
+   */
+  g_object_class_install_property (gobject_class, PROP_ALLOWED_EVENTS,
+      g_param_spec_flags ("allowed-events", "Allowed events",
+          "Event types passed to the renderer; others are refused (counted)",
+          GST_TYPE_INTERACT_SINK_EVENTS, DEFAULT_ALLOWED_EVENTS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
    * GstInteractSink:stats:
    *
    * messages (buffers), events-sent, events-dropped (no renderer, or no
    * free lane), malformed (not JSON), invalid (JSON but no valid event),
-   * oversized, motion-coalesced (by motion-rate).
+   * oversized, motion-coalesced (by motion-rate), refused (by
+   * allowed-events).
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
@@ -310,6 +398,7 @@ gst_interact_sink_class_init (GstInteractSinkClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_INTERACT_SINK_WHEN_ABSENT, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_INTERACT_SINK_COORDINATES, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_INTERACT_SINK_TIMING, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_INTERACT_SINK_EVENTS, 0);
 }
 
 static void
@@ -322,6 +411,7 @@ gst_interact_sink_init (GstInteractSink * self)
   self->when_absent = DEFAULT_WHEN_ABSENT;
   self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
   self->timing = DEFAULT_TIMING;
+  self->allowed_events = DEFAULT_ALLOWED_EVENTS;
   g_cond_init (&self->cond);
   /* Events are delivered when they arrive, not on the clock. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
@@ -343,6 +433,7 @@ gst_interact_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstInteractSink *self = GST_INTERACT_SINK (object);
+  gboolean policy_changed = FALSE;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -368,11 +459,19 @@ gst_interact_sink_set_property (GObject * object, guint prop_id,
     case PROP_TIMING:
       self->timing = g_value_get_enum (value);
       break;
+    case PROP_ALLOWED_EVENTS:
+      g_atomic_int_set (&self->allowed_events, g_value_get_flags (value));
+      policy_changed = TRUE;
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
+  /* not under the lock: logging an object takes it */
+  if (policy_changed)
+    GST_INFO_OBJECT (self, "allowed-events now 0x%03x",
+        (guint) g_atomic_int_get (&self->allowed_events));
 }
 
 static void
@@ -404,6 +503,9 @@ gst_interact_sink_get_property (GObject * object, guint prop_id,
     case PROP_TIMING:
       g_value_set_enum (value, self->timing);
       break;
+    case PROP_ALLOWED_EVENTS:
+      g_value_set_flags (value, self->allowed_events);
+      break;
     case PROP_STATS:
       g_value_take_boxed (value, gst_structure_new
           ("application/x-interactsink-stats",
@@ -414,7 +516,7 @@ gst_interact_sink_get_property (GObject * object, guint prop_id,
               "invalid", G_TYPE_UINT64, self->invalid,
               "oversized", G_TYPE_UINT64, self->oversized,
               "motion-coalesced", G_TYPE_UINT64, self->motion_coalesced,
-              NULL));
+              "refused", G_TYPE_UINT64, self->refused, NULL));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -445,7 +547,7 @@ gst_interact_sink_start (GstBaseSink * bsink)
   self->timing_mode = self->timing;
   self->messages = self->events_sent = self->events_dropped = 0;
   self->malformed = self->invalid = self->oversized = 0;
-  self->motion_coalesced = 0;
+  self->motion_coalesced = self->refused = 0;
   self->flushing = FALSE;
   GST_OBJECT_UNLOCK (self);
 
@@ -576,12 +678,34 @@ gst_interact_sink_send (GstInteractSink * self, VzEvent * e)
   return GST_FLOW_OK;
 }
 
+/* The input policy (allowed-events), on parsed events: how the name was
+ * written in the message (JSON escapes) makes no difference. */
+static gboolean
+gst_interact_sink_allowed (GstInteractSink * self, const VzEvent * e)
+{
+  guint allowed = (guint) g_atomic_int_get (&self->allowed_events);
+
+  if (e->type >= 1 && e->type <= VZ_EVENT_LAST
+      && (allowed & GST_INTERACT_SINK_EVENT_FROM_VZ (e->type)))
+    return TRUE;
+  GST_LOG_OBJECT (self, "refused a %s event (allowed-events 0x%03x)",
+      e->type >= 1 && e->type <= VZ_EVENT_LAST ?
+      event_flags[e->type - 1].value_nick : "unknown", allowed);
+  GST_OBJECT_LOCK (self);
+  self->refused++;
+  GST_OBJECT_UNLOCK (self);
+  return FALSE;
+}
+
 static GstFlowReturn
 gst_interact_sink_flush_held_motion (GstInteractSink * self)
 {
   if (!self->have_held_motion)
     return GST_FLOW_OK;
   self->have_held_motion = FALSE;
+  /* held under an older policy */
+  if (!gst_interact_sink_allowed (self, &self->held_motion))
+    return GST_FLOW_OK;
   self->last_motion_us = g_get_monotonic_time ();
   return gst_interact_sink_send (self, &self->held_motion);
 }
@@ -645,8 +769,10 @@ gst_interact_sink_parse (GstInteractSink * self, const char *text, gsize len)
             " invalid event message(s).", res.malformed,
             res.invalid + res.overflow), ("%s", res.last_error));
   }
-  for (gsize i = 0; i < res.events && ret == GST_FLOW_OK; i++)
-    ret = gst_interact_sink_deliver (self, &self->events[i]);
+  for (gsize i = 0; i < res.events && ret == GST_FLOW_OK; i++) {
+    if (gst_interact_sink_allowed (self, &self->events[i]))
+      ret = gst_interact_sink_deliver (self, &self->events[i]);
+  }
   return ret;
 }
 

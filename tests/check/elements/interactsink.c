@@ -1,6 +1,7 @@
 /* GstHarness tests for interactsink: every event type into the renderer's
  * queue, messages and split lines, malformed and oversized input dropped
- * and counted, the renderer absent and back, coordinates, motion rate.
+ * and counted, the renderer absent and back, coordinates, motion rate,
+ * the input policy (allowed-events).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -11,6 +12,9 @@
 
 #include <vizstream.h>
 #include "vz-check.h"
+/* The flag values a server computes its mask with (not on the include
+ * path of the suites: the header is the plugin's). */
+#include "../../../gst/vizstream/gstinteractsink.h"
 
 static VzWriter *
 make_writer (const gchar * name)
@@ -80,24 +84,29 @@ poll_all (VzWriter * w, VzEvent * out, int max)
   return n;
 }
 
+/* One message per event type, in VzEventType order (msgs[i] is type
+ * i + 1). */
+static const gchar *msgs[] = {
+  "{\"event\":\"MouseMove\",\"x\":10,\"y\":20,\"modifier_state\":\"shift-mask\"}",
+  "{\"event\":\"MouseButtonPress\",\"button\":1,\"x\":11,\"y\":21}",
+  "{\"event\":\"MouseButtonRelease\",\"button\":1,\"x\":12,\"y\":22}",
+  "{\"event\":\"MouseScroll\",\"x\":1,\"y\":2,\"delta_x\":0.5,\"delta_y\":-1}",
+  "{\"event\":\"KeyPress\",\"key\":\"Return\",\"modifier_state\":\"control-mask+mod1-mask\"}",
+  "{\"event\":\"KeyRelease\",\"key\":\"Return\"}",
+  "{\"event\":\"TouchDown\",\"identifier\":3,\"x\":5,\"y\":6,\"pressure\":0.5}",
+  "{\"event\":\"TouchMotion\",\"identifier\":3,\"x\":7,\"y\":8,\"pressure\":0.6}",
+  "{\"event\":\"TouchUp\",\"identifier\":3,\"x\":9,\"y\":10}",
+  "{\"event\":\"ResizeRequest\",\"width\":160,\"height\":90}",
+  "{\"event\":\"Custom\",\"text\":\"hello\",\"viewer_id\":7}",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (msgs) == VZ_EVENT_LAST);
+
 GST_START_TEST (test_every_event_type)
 {
   gchar *name = unique_name ("vz-isink");
   VzWriter *w = make_writer (name);
   GstHarness *h = make_harness (name, NULL, "viewer-id", 5, NULL);
-  const gchar *msgs[] = {
-    "{\"event\":\"MouseMove\",\"x\":10,\"y\":20,\"modifier_state\":\"shift-mask\"}",
-    "{\"event\":\"MouseButtonPress\",\"button\":1,\"x\":11,\"y\":21}",
-    "{\"event\":\"MouseButtonRelease\",\"button\":1,\"x\":12,\"y\":22}",
-    "{\"event\":\"MouseScroll\",\"x\":1,\"y\":2,\"delta_x\":0.5,\"delta_y\":-1}",
-    "{\"event\":\"KeyPress\",\"key\":\"Return\",\"modifier_state\":\"control-mask+mod1-mask\"}",
-    "{\"event\":\"KeyRelease\",\"key\":\"Return\"}",
-    "{\"event\":\"TouchDown\",\"identifier\":3,\"x\":5,\"y\":6,\"pressure\":0.5}",
-    "{\"event\":\"TouchMotion\",\"identifier\":3,\"x\":7,\"y\":8,\"pressure\":0.6}",
-    "{\"event\":\"TouchUp\",\"identifier\":3,\"x\":9,\"y\":10}",
-    "{\"event\":\"ResizeRequest\",\"width\":160,\"height\":90}",
-    "{\"event\":\"Custom\",\"text\":\"hello\",\"viewer_id\":7}",
-  };
   VzEvent out[32];
 
   for (guint i = 0; i < G_N_ELEMENTS (msgs); i++)
@@ -330,6 +339,217 @@ GST_START_TEST (test_motion_rate)
 
 GST_END_TEST;
 
+/* ---- the input policy: allowed-events ---- */
+
+/* The flags type a server relies on: registered under its name, one flag
+ * per event type with the name of docs/events.md as nick, each
+ * 1 << (VzEventType - 1); the string form works (gst-launch). */
+GST_START_TEST (test_allowed_events_flags)
+{
+  static const gchar *nicks[] = { "mouse-move", "mouse-button-press",
+    "mouse-button-release", "mouse-scroll", "key-press", "key-release",
+    "touch-down", "touch-motion", "touch-up", "resize-request", "custom"
+  };
+  static const guint header[] = { GST_INTERACT_SINK_EVENT_MOUSE_MOVE,
+    GST_INTERACT_SINK_EVENT_MOUSE_BUTTON_PRESS,
+    GST_INTERACT_SINK_EVENT_MOUSE_BUTTON_RELEASE,
+    GST_INTERACT_SINK_EVENT_MOUSE_SCROLL, GST_INTERACT_SINK_EVENT_KEY_PRESS,
+    GST_INTERACT_SINK_EVENT_KEY_RELEASE, GST_INTERACT_SINK_EVENT_TOUCH_DOWN,
+    GST_INTERACT_SINK_EVENT_TOUCH_MOTION, GST_INTERACT_SINK_EVENT_TOUCH_UP,
+    GST_INTERACT_SINK_EVENT_RESIZE_REQUEST, GST_INTERACT_SINK_EVENT_CUSTOM
+  };
+  GstElement *e = gst_element_factory_make ("interactsink", NULL);
+  GParamSpec *pspec;
+  GFlagsClass *fc;
+  GType t;
+  guint mask = 0;
+
+  fail_unless (e != NULL);
+  t = g_type_from_name (GST_INTERACT_SINK_EVENTS_TYPE_NAME);
+  fail_unless (t != 0 && G_TYPE_IS_FLAGS (t));
+  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (e),
+      "allowed-events");
+  fail_unless (pspec != NULL && G_PARAM_SPEC_VALUE_TYPE (pspec) == t);
+  fail_unless_equals_int (G_PARAM_SPEC_FLAGS (pspec)->default_value,
+      GST_INTERACT_SINK_EVENTS_ALL);
+  fail_unless (pspec->flags & GST_PARAM_MUTABLE_PLAYING);
+  fc = g_type_class_ref (t);
+  fail_unless_equals_int (fc->n_values, VZ_EVENT_LAST);
+  fail_unless_equals_int (fc->mask, GST_INTERACT_SINK_EVENTS_ALL);
+  for (guint i = 0; i < G_N_ELEMENTS (nicks); i++) {
+    GFlagsValue *v = g_flags_get_value_by_nick (fc, nicks[i]);
+    fail_unless (v != NULL, "no flag %s", nicks[i]);
+    fail_unless_equals_int (v->value, header[i]);
+    fail_unless_equals_int (v->value,
+        GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_POINTER_MOVE + i));
+  }
+  g_type_class_unref (fc);
+
+  g_object_get (e, "allowed-events", &mask, NULL);
+  fail_unless_equals_int (mask, GST_INTERACT_SINK_EVENTS_ALL);
+  gst_util_set_object_arg (G_OBJECT (e), "allowed-events",
+      "key-press+resize-request");
+  g_object_get (e, "allowed-events", &mask, NULL);
+  fail_unless_equals_int (mask, GST_INTERACT_SINK_EVENT_KEY_PRESS |
+      GST_INTERACT_SINK_EVENT_RESIZE_REQUEST);
+  /* as a server sets it: a guint computed from VzEventType */
+  g_object_set (e, "allowed-events",
+      GST_INTERACT_SINK_EVENT_FROM_VZ (VZ_EVENT_CUSTOM), NULL);
+  g_object_get (e, "allowed-events", &mask, NULL);
+  fail_unless_equals_int (mask, GST_INTERACT_SINK_EVENT_CUSTOM);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+/* Every event type through the filter allowing all, then with
+ * resize-request left out: only the ResizeRequest is dropped, and counted
+ * as refused, with no warning. */
+GST_START_TEST (test_allowed_events_every_type)
+{
+  const guint masks[] = { GST_INTERACT_SINK_EVENTS_ALL,
+    GST_INTERACT_SINK_EVENTS_ALL & ~GST_INTERACT_SINK_EVENT_RESIZE_REQUEST
+  };
+
+  for (guint m = 0; m < G_N_ELEMENTS (masks); m++) {
+    gchar *name = unique_name ("vz-isink");
+    VzWriter *w = make_writer (name);
+    GstBus *bus;
+    GstHarness *h = make_harness (name, &bus, "allowed-events", masks[m],
+        NULL);
+    gboolean all = masks[m] == GST_INTERACT_SINK_EVENTS_ALL;
+    VzEvent out[32];
+    int n, expect_type = 0;
+
+    for (guint i = 0; i < G_N_ELEMENTS (msgs); i++)
+      push_text (h, msgs[i]);
+    n = poll_all (w, out, 32);
+    fail_unless_equals_int (n, all ? VZ_EVENT_LAST : VZ_EVENT_LAST - 1);
+    for (int i = 0; i < n; i++) {
+      expect_type++;
+      if (expect_type == VZ_EVENT_RESIZE_REQUEST && !all)
+        expect_type++;
+      fail_unless_equals_int (out[i].type, expect_type);
+    }
+    fail_unless_equals_uint64 (stat_u64 (h, "events-sent"), n);
+    fail_unless_equals_uint64 (stat_u64 (h, "refused"), all ? 0 : 1);
+    fail_unless_equals_uint64 (stat_u64 (h, "invalid"), 0);
+    fail_unless_equals_int (count_warnings (bus), 0);
+    fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+    gst_harness_teardown (h);
+    vz_writer_close (w);
+    gst_bus_set_flushing (bus, TRUE);
+    gst_object_unref (bus);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
+/* The filter looks at the parsed event, not at the text: a name written
+ * with a JSON escape is the same ResizeRequest. The policy changes while
+ * playing. */
+GST_START_TEST (test_allowed_events_escaped_name)
+{
+  const gchar *escaped =
+      "{\"event\":\"\\u0052esizeRequest\",\"width\":210,\"height\":160}";
+  gchar *name = unique_name ("vz-isink");
+  VzWriter *w = make_writer (name);
+  GstHarness *h = make_harness (name, NULL, "allowed-events",
+      GST_INTERACT_SINK_EVENTS_ALL & ~GST_INTERACT_SINK_EVENT_RESIZE_REQUEST,
+      NULL);
+  VzEvent out[8];
+
+  push_text (h, escaped);
+  push_text (h, "{\"event\":\"ResizeRequest\",\"width\":220,\"height\":170}");
+  push_text (h, "{\"event\":\"KeyPress\",\"key\":\"a\"}");
+  fail_unless_equals_int (poll_all (w, out, 8), 1);
+  fail_unless_equals_int (out[0].type, VZ_EVENT_KEY_PRESS);
+  fail_unless_equals_uint64 (stat_u64 (h, "refused"), 2);
+  fail_unless_equals_uint64 (stat_u64 (h, "invalid"), 0);
+  fail_unless_equals_uint64 (stat_u64 (h, "malformed"), 0);
+
+  g_object_set (h->element, "allowed-events",
+      GST_INTERACT_SINK_EVENT_RESIZE_REQUEST, NULL);
+  push_text (h, escaped);
+  push_text (h, "{\"event\":\"KeyPress\",\"key\":\"b\"}");
+  fail_unless_equals_int (poll_all (w, out, 8), 1);
+  fail_unless_equals_int (out[0].type, VZ_EVENT_RESIZE_REQUEST);
+  fail_unless_equals_int (out[0].width, 210);
+  fail_unless_equals_int (out[0].height, 160);
+  fail_unless_equals_uint64 (stat_u64 (h, "refused"), 3);
+  fail_unless_equals_uint64 (stat_u64 (h, "events-sent"), 2);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A mask allowing nothing: nothing reaches the renderer, every event is
+ * counted as refused, and nothing is an error or a warning. */
+GST_START_TEST (test_allowed_events_none)
+{
+  gchar *name = unique_name ("vz-isink");
+  VzWriter *w = make_writer (name);
+  GstBus *bus;
+  GstHarness *h = make_harness (name, &bus, "allowed-events", 0, NULL);
+  GString *lines = g_string_new (NULL);
+  VzEvent out[32];
+
+  for (guint i = 0; i < G_N_ELEMENTS (msgs); i++)
+    push_text (h, msgs[i]);
+  /* the same as a stream of lines and as an array */
+  for (guint i = 0; i < G_N_ELEMENTS (msgs); i++)
+    g_string_append_printf (lines, "%s\n", msgs[i]);
+  push_text (h, lines->str);
+  push_text (h, "[{\"event\":\"KeyPress\",\"key\":\"x\"},"
+      "{\"event\":\"KeyRelease\",\"key\":\"x\"}]");
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (poll_all (w, out, 32), 0);
+  fail_unless_equals_uint64 (stat_u64 (h, "events-sent"), 0);
+  fail_unless_equals_uint64 (stat_u64 (h, "refused"),
+      2 * G_N_ELEMENTS (msgs) + 2);
+  fail_unless_equals_int (count_warnings (bus), 0);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+  g_string_free (lines, TRUE);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Motion held back by motion-rate is refused when mouse-move stops being
+ * allowed before it goes out. */
+GST_START_TEST (test_allowed_events_held_motion)
+{
+  gchar *name = unique_name ("vz-isink");
+  VzWriter *w = make_writer (name);
+  GstHarness *h = make_harness (name, NULL, "motion-rate", 1, NULL);
+  VzEvent out[8];
+
+  push_text (h, "{\"event\":\"MouseMove\",\"x\":1,\"y\":0}");
+  push_text (h, "{\"event\":\"MouseMove\",\"x\":2,\"y\":0}");  /* held */
+  g_object_set (h->element, "allowed-events",
+      GST_INTERACT_SINK_EVENTS_ALL & ~GST_INTERACT_SINK_EVENT_MOUSE_MOVE,
+      NULL);
+  push_text (h, "{\"event\":\"MouseButtonPress\",\"button\":1,\"x\":2,"
+      "\"y\":0}");
+  fail_unless_equals_int (poll_all (w, out, 8), 2);
+  fail_unless_equals_int (out[0].type, VZ_EVENT_POINTER_MOVE);
+  fail_unless_equals_float (out[0].x, 1);
+  fail_unless_equals_int (out[1].type, VZ_EVENT_BUTTON_PRESS);
+  fail_unless_equals_uint64 (stat_u64 (h, "refused"), 1);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 interactsink_suite (void)
 {
@@ -344,6 +564,11 @@ interactsink_suite (void)
   tcase_add_test (tc, test_absent_renderer_wait);
   tcase_add_test (tc, test_normalized_coordinates);
   tcase_add_test (tc, test_motion_rate);
+  tcase_add_test (tc, test_allowed_events_flags);
+  tcase_add_test (tc, test_allowed_events_every_type);
+  tcase_add_test (tc, test_allowed_events_escaped_name);
+  tcase_add_test (tc, test_allowed_events_none);
+  tcase_add_test (tc, test_allowed_events_held_motion);
   return s;
 }
 
