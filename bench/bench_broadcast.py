@@ -67,7 +67,7 @@ def main():
             procs.start([NGINX, os.path.join(tmp, "nginx"), str(rtmp_port),
                          str(http_port)], stdout=subprocess.DEVNULL)
             procs.start([vztest.DEMO, "--segment", seg, "--size", "%dx%d" % (W, H),
-                         "--fps", "30", "--quiet"])
+                         "--fps", "30", "--tags", "--quiet"])
             time.sleep(1)
             rtmp = "rtmp://127.0.0.1:%d/live/bench" % rtmp_port
             srv = procs.start([SERVER, "--segment", seg, "--port", "0", "--quiet",

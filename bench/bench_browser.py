@@ -64,7 +64,7 @@ def main():
     procs = vztest.Processes()
     segment = vztest.unique_segment("bench")
     procs.start([vztest.DEMO, "--segment", segment, "--size", "%dx%d" % (W, H),
-                 "--fps", str(FPS), "--quiet"])
+                 "--fps", str(FPS), "--tags", "--quiet"])
     browser = tb.Browser(procs)
     period = 1000.0 / FPS
     try:

@@ -132,7 +132,7 @@ def main():
         ref = os.path.join(tmp, "ref.yuv")
         try:
             procs.start([vztest.DEMO, "--segment", seg, "--size", "%dx%d" % (W, H),
-                         "--fps", str(FPS), "--quiet"])
+                         "--fps", str(FPS), "--tags", "--quiet"])
             time.sleep(1)
             run(["gst-launch-1.0", "-q", "shmframesrc", "segment=" + seg,
                  "num-buffers=%d" % FRAMES, "!", "videoconvert", "!",

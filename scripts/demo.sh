@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # make demo: the demo renderer and vizstream-server; open the printed URL in
 # a browser to watch it and drive it (drag to rotate, shift-drag to pan,
-# wheel to zoom, r to reset, space to pause, s to spin). Ctrl-C stops both.
+# wheel to zoom, r to reset, space to pause, s to spin: the caption at the
+# bottom of the picture says so too). Ctrl-C stops both.
 #   DEMO_PORT (8080), DEMO_BIND (127.0.0.1; 0.0.0.0 to let other machines
 #   in), DEMO_CODEC (h264 or vp8), DEMO_ARGS (more vizstream-server options)
 set -euo pipefail

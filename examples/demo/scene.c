@@ -10,12 +10,15 @@
 #include "scene.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CLUSTERS 8u
 #define GRID 16u                /* cells per axis */
 #define WORLD 2.0f              /* layout lives in [-WORLD, WORLD]^3 */
+
+/* ---- the layout ---- */
 
 typedef struct
 {
@@ -418,7 +421,146 @@ scene_render (const Scene * s, const SceneView * v, uint8_t * data,
   }
 }
 
-/* ---- the frame-number tag ---- */
+/* ---- text ---- */
+
+/* A small bitmap font: FONT_W x FONT_H cells, rows top to bottom, '#' set.
+ * Lower case, digits and the punctuation the caption and the frame counter
+ * use; rows 0-1 hold ascenders, 2-6 the x-height (6 the baseline), 7-8
+ * descenders. Anything else draws as a space. */
+#define FONT_W 5
+#define FONT_H 9
+#define FONT_ADVANCE (FONT_W + 1)
+
+static const struct
+{
+  char ch;
+  char rows[FONT_H * (FONT_W + 1)];
+} font[] = {
+  /* *INDENT-OFF* */
+  {'a', ".....|.....|.###.|....#|.####|#...#|.####|.....|....."},
+  {'b', "#....|#....|####.|#...#|#...#|#...#|####.|.....|....."},
+  {'c', ".....|.....|.####|#....|#....|#....|.####|.....|....."},
+  {'d', "....#|....#|.####|#...#|#...#|#...#|.####|.....|....."},
+  {'e', ".....|.....|.###.|#...#|#####|#....|.###.|.....|....."},
+  {'f', "..##.|.#...|####.|.#...|.#...|.#...|.#...|.....|....."},
+  {'g', ".....|.....|.####|#...#|#...#|#...#|.####|....#|.###."},
+  {'h', "#....|#....|####.|#...#|#...#|#...#|#...#|.....|....."},
+  {'i', "..#..|.....|.##..|..#..|..#..|..#..|.###.|.....|....."},
+  {'j', "...#.|.....|..##.|...#.|...#.|...#.|...#.|#..#.|.##.."},
+  {'k', "#....|#....|#..#.|#.#..|##...|#.#..|#..#.|.....|....."},
+  {'l', ".##..|..#..|..#..|..#..|..#..|..#..|.###.|.....|....."},
+  {'m', ".....|.....|##.#.|#.#.#|#.#.#|#.#.#|#.#.#|.....|....."},
+  {'n', ".....|.....|####.|#...#|#...#|#...#|#...#|.....|....."},
+  {'o', ".....|.....|.###.|#...#|#...#|#...#|.###.|.....|....."},
+  {'p', ".....|.....|####.|#...#|#...#|#...#|####.|#....|#...."},
+  {'q', ".....|.....|.####|#...#|#...#|#...#|.####|....#|....#"},
+  {'r', ".....|.....|#.##.|##..#|#....|#....|#....|.....|....."},
+  {'s', ".....|.....|.####|#....|.###.|....#|####.|.....|....."},
+  {'t', ".#...|.#...|####.|.#...|.#...|.#..#|..##.|.....|....."},
+  {'u', ".....|.....|#...#|#...#|#...#|#...#|.####|.....|....."},
+  {'v', ".....|.....|#...#|#...#|#...#|.#.#.|..#..|.....|....."},
+  {'w', ".....|.....|#...#|#...#|#.#.#|#.#.#|.#.#.|.....|....."},
+  {'x', ".....|.....|#...#|.#.#.|..#..|.#.#.|#...#|.....|....."},
+  {'y', ".....|.....|#...#|#...#|#...#|#...#|.####|....#|.###."},
+  {'z', ".....|.....|#####|...#.|..#..|.#...|#####|.....|....."},
+  {'0', ".###.|#...#|#..##|#.#.#|##..#|#...#|.###.|.....|....."},
+  {'1', "..#..|.##..|..#..|..#..|..#..|..#..|.###.|.....|....."},
+  {'2', ".###.|#...#|....#|...#.|..#..|.#...|#####|.....|....."},
+  {'3', "####.|....#|....#|.###.|....#|....#|####.|.....|....."},
+  {'4', "...#.|..##.|.#.#.|#..#.|#####|...#.|...#.|.....|....."},
+  {'5', "#####|#....|####.|....#|....#|#...#|.###.|.....|....."},
+  {'6', "..##.|.#...|#....|####.|#...#|#...#|.###.|.....|....."},
+  {'7', "#####|....#|...#.|..#..|.#...|.#...|.#...|.....|....."},
+  {'8', ".###.|#...#|#...#|.###.|#...#|#...#|.###.|.....|....."},
+  {'9', ".###.|#...#|#...#|.####|....#|...#.|.##..|.....|....."},
+  {':', ".....|.....|.....|..#..|.....|.....|..#..|.....|....."},
+  {'+', ".....|.....|..#..|..#..|#####|..#..|..#..|.....|....."},
+  {'-', ".....|.....|.....|.....|.###.|.....|.....|.....|....."},
+  {'/', "....#|....#|...#.|..#..|.#...|#....|#....|.....|....."},
+  {',', ".....|.....|.....|.....|.....|.....|..#..|.#...|....."},
+  {'.', ".....|.....|.....|.....|.....|.....|..#..|.....|....."},
+  {'\'', "..#..|..#..|.....|.....|.....|.....|.....|.....|....."},
+  {'(', "...#.|..#..|.#...|.#...|.#...|..#..|...#.|.....|....."},
+  {')', ".#...|..#..|...#.|...#.|...#.|..#..|.#...|.....|....."},
+  /* *INDENT-ON* */
+};
+
+/* One glyph with its top-left corner at (x, y), each font pixel px wide. */
+static void
+glyph_draw (const Canvas * c, int x, int y, int px, char ch,
+    const uint8_t rgb[3])
+{
+  for (size_t i = 0; i < sizeof font / sizeof font[0]; i++) {
+    if (font[i].ch != ch)
+      continue;
+    for (int row = 0; row < FONT_H; row++)
+      for (int col = 0; col < FONT_W; col++)
+        if (font[i].rows[row * (FONT_W + 1) + col] == '#')
+          fill_rect (c, x + col * px, y + row * px, px, px, rgb);
+    return;
+  }
+}
+
+static void
+text_draw (const Canvas * c, int x, int y, int px, const char *text,
+    const uint8_t rgb[3])
+{
+  for (; *text; text++, x += FONT_ADVANCE * px)
+    glyph_draw (c, x, y, px, *text, rgb);
+}
+
+/* Halve the brightness of a rectangle: a translucent band under text. */
+static void
+shade_rect (const Canvas * c, int x0, int y0, int w, int h)
+{
+  for (int y = y0 < 0 ? 0 : y0; y < y0 + h && y < (int) c->h; y++) {
+    uint8_t *p = c->data + (size_t) y * c->stride;
+    for (int x = x0 < 0 ? 0 : x0; x < x0 + w && x < (int) c->w; x++) {
+      uint8_t *q = p + (size_t) x * c->pk.bpp;
+      q[c->pk.r] >>= 1;
+      q[c->pk.g] >>= 1;
+      q[c->pk.b] >>= 1;
+    }
+  }
+}
+
+bool
+caption_draw (uint8_t * data, uint32_t width, uint32_t height,
+    uint32_t stride, VzFormat format, const char *text)
+{
+  static const uint8_t key_rgb[3] = { 255, 214, 102 };
+  static const uint8_t rgb[3] = { 215, 220, 230 };
+  Canvas c = { data, width, height, stride, packing_for (format) };
+  int len = (int) strlen (text), px, text_w, band_h, x, y;
+  bool key = true;
+
+  if (c.pk.bpp == 0 || len == 0)
+    return false;
+  /* Font pixels as large as 1/360 of the height allows, smaller if the
+   * line would not fit with a margin of two characters each side. */
+  px = (int) height / 360 > 1 ? (int) height / 360 : 1;
+  while (px > 1 && (len + 4) * FONT_ADVANCE * px > (int) width)
+    px--;
+  text_w = len * FONT_ADVANCE * px - px;
+  if ((len + 4) * FONT_ADVANCE * px > (int) width
+      || (FONT_H + 4) * px > (int) height / 4)
+    return false;
+  band_h = (FONT_H + 4) * px;
+  shade_rect (&c, 0, (int) height - band_h, (int) width, band_h);
+  x = ((int) width - text_w) / 2;
+  y = (int) height - band_h + 2 * px;
+  /* "key: action  key: action": each key (up to its colon) stands out. */
+  for (int i = 0; i < len; i++, x += FONT_ADVANCE * px) {
+    if (i >= 2 && text[i] != ' ' && text[i - 1] == ' ' && text[i - 2] == ' ')
+      key = true;
+    glyph_draw (&c, x, y, px, text[i], key ? key_rgb : rgb);
+    if (text[i] == ':')
+      key = false;
+  }
+  return true;
+}
+
+/* ---- the tags (vizstream-demo --tags) ---- */
 
 unsigned
 tag_cell_size (uint32_t width, uint32_t height)
@@ -438,13 +580,6 @@ tag_check (uint32_t number)
   return (uint8_t) (((number & 0xff) + ((number >> 8) & 0xff)
           + ((number >> 16) & 0xff)) ^ 0xa5);
 }
-
-/* 3x5 digits, one row of 3 bits per line. */
-static const uint8_t digits[10][5] = {
-  {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7},
-  {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1},
-  {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7},
-};
 
 /* A grey band 3 cells tall from cell row `row`, with the 24-bit number
  * and its check as white/black cells in the band's middle row. */
@@ -471,26 +606,17 @@ tag_draw (uint8_t * data, uint32_t width, uint32_t height, uint32_t stride,
   unsigned cell = tag_cell_size (width, height);
   static const uint8_t white[3] = { 255, 255, 255 };
   char text[24];
-  int len = 0, px;
+  int px;
 
   if (cell == 0 || c.pk.bpp == 0)
     return;
   tag_word (&c, cell, 0, (uint32_t) frame_number);
 
-  /* The number for people, under the cells (rows 3 and 4). */
-  do {
-    text[len++] = (char) ('0' + frame_number % 10);
-    frame_number /= 10;
-  } while (frame_number && len < (int) sizeof text);
-  px = cell / 3 > 1 ? (int) cell / 3 : 1;
-  for (int i = 0; i < len; i++) {
-    const uint8_t *g = digits[text[len - 1 - i] - '0'];
-    int x0 = (int) cell + i * 4 * px, y0 = (int) cell * 3 + px;
-    for (int row = 0; row < 5; row++)
-      for (int col = 0; col < 3; col++)
-        if (g[row] & (4 >> col))
-          fill_rect (&c, x0 + col * px, y0 + row * px, px, px, white);
-  }
+  /* The number for people, in the two cell rows under the cells. */
+  snprintf (text, sizeof text, "%llu", (unsigned long long) frame_number);
+  px = (int) cell * 2 / FONT_H > 1 ? (int) cell * 2 / FONT_H : 1;
+  text_draw (&c, (int) cell, (int) cell * 3 + ((int) cell * 2 - FONT_H * px)
+      / 2, px, text, white);
 }
 
 void

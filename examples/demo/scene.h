@@ -1,4 +1,6 @@
-/* vizstream-demo: a force-directed network layout, rendered on the CPU.
+/* vizstream-demo: a force-directed network layout rendered on the CPU, the
+ * caption of its controls, and the frame-number and events tags that tests
+ * read (also drawn by examples/gl and checked by the glreadbacksrc suite).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -8,6 +10,8 @@
 #include <stdint.h>
 
 #include <vizstream.h>
+
+/* ---- the scene ---- */
 
 typedef struct Scene Scene;
 
@@ -34,10 +38,22 @@ void scene_render (const Scene * scene, const SceneView * view,
 
 void scene_view_reset (SceneView * view);
 
-/* The frame-number tag every demo frame carries at its top-left corner:
- * 32 square cells in a row (24 bits of frame number, LSB first, then an
- * 8-bit check), each white for 1 and black for 0, on a grey band one cell
- * tall; then the number in digits below. Cell size: see tag_cell_size. */
+/* ---- the caption ---- */
+
+/* A one-line caption at the bottom of the frame, on a darkened band, in a
+ * small built-in bitmap font (lower case, digits, ":+-/,.'()"). Items are
+ * "key: action" separated by two spaces; each key stands out. Draws
+ * nothing and returns false when the line does not fit the frame. */
+bool caption_draw (uint8_t * data, uint32_t width, uint32_t height,
+    uint32_t stride, VzFormat format, const char *text);
+
+/* ---- the tags (vizstream-demo --tags) ---- */
+
+/* The frame-number tag at the frame's top-left corner, what tests and
+ * benches read: 32 square cells in a row (24 bits of frame number, LSB
+ * first, then an 8-bit check), each white for 1 and black for 0, on a grey
+ * band one cell tall; then the number in digits below. Cell size: see
+ * tag_cell_size. */
 #define TAG_BITS 32u
 unsigned tag_cell_size (uint32_t width, uint32_t height);
 uint8_t tag_check (uint32_t number);

@@ -2,8 +2,10 @@
  * into a vizstream shared segment.
  *
  * It renders straight into the slot the library hands out (no second
- * copy) and stamps every frame with its number (see scene.h), so tests and
- * people can check order and integrity at the far end of a pipeline.
+ * copy). By default a caption at the bottom says what the controls do;
+ * with --tags every frame carries its number and the count of events
+ * applied instead (see scene.h), so tests and benches can check order,
+ * integrity and input at the far end of a pipeline.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -29,6 +31,8 @@ on_signal (int sig)
   stop_requested = 1;
 }
 
+/* ---- options ---- */
+
 static void
 usage (FILE * out)
 {
@@ -47,11 +51,14 @@ usage (FILE * out)
       "      --seed N         graph seed (default: 1)\n"
       "  -p, --print-events   print every event received as a JSON line on\n"
       "                       stdout (docs/events.md)\n"
+      "  -t, --tags           draw the frame number and the events count as\n"
+      "                       cells at the top-left (what tests read) instead\n"
+      "                       of the caption of the controls\n"
       "  -q, --quiet          no status line\n"
+      "  -h, --help           this help\n"
       "\nInteraction: left drag rotates, right or middle drag (or shift+left)\n"
       "pans, the wheel zooms, 'r' resets the view, space pauses the layout,\n"
-      "'s' toggles the spin; a resize request changes the frame size.\n"
-      "  -h, --help           this help\n");
+      "'s' toggles the spin; a resize request changes the frame size.\n");
 }
 
 static bool
@@ -67,6 +74,8 @@ parse_uint (const char *s, unsigned long max, unsigned long *out)
   *out = v;
   return true;
 }
+
+/* ---- events ---- */
 
 typedef struct
 {
@@ -138,10 +147,10 @@ apply_event (const VzEvent * e, SceneView * view, Drag * drag,
   }
 }
 
-/* Take every queued event: print it if asked, apply it to the view. */
 /* Drawn into every frame (tag_draw_events): events applied so far. */
 static uint64_t events_applied;
 
+/* Take every queued event: print it if asked, apply it to the view. */
 static void
 handle_events (VzWriter * writer, SceneView * view, Drag * drag,
     bool print, VzFormat format, uint32_t height)
@@ -164,6 +173,27 @@ handle_events (VzWriter * writer, SceneView * view, Drag * drag,
   }
 }
 
+/* ---- the picture ---- */
+
+/* What apply_event() does, longest first: the first that fits is drawn. */
+static const char *const captions[] = {
+  "drag: rotate  shift+drag or right-drag: pan  wheel: zoom  r: reset  "
+      "space: pause  s: spin",
+  "drag: rotate  shift+drag: pan  wheel: zoom  r: reset  space: pause",
+  "drag: rotate  wheel: zoom  r: reset",
+};
+
+static void
+draw_caption (const VzFrame * f)
+{
+  for (size_t i = 0; i < sizeof captions / sizeof captions[0]; i++)
+    if (caption_draw (f->data, f->width, f->height, f->stride, f->format,
+            captions[i]))
+      return;
+}
+
+/* ---- main ---- */
+
 static uint64_t
 now_ns (void)
 {
@@ -184,6 +214,7 @@ main (int argc, char **argv)
     {"seed", required_argument, NULL, 'E'},
     {"quiet", no_argument, NULL, 'q'},
     {"print-events", no_argument, NULL, 'p'},
+    {"tags", no_argument, NULL, 't'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
   };
@@ -191,7 +222,7 @@ main (int argc, char **argv)
   unsigned long width = 1280, height = 720, fps = 30, frames = 0;
   unsigned long nodes = 3000, slots = 3, seed = 1;
   VzFormat format = VZ_FORMAT_RGBA;
-  bool quiet = false, print_events = false;
+  bool quiet = false, print_events = false, tags = false;
   Drag drag = { 0 };
   VzWriterConfig config = { 0 };
   VzWriter *writer = NULL;
@@ -201,7 +232,7 @@ main (int argc, char **argv)
   uint64_t period, next, start, render_ns = 0, last_report;
   int c, rc, status = 0;
 
-  while ((c = getopt_long (argc, argv, "s:S:f:n:pqh", opts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "s:S:f:n:ptqh", opts, NULL)) != -1) {
     switch (c) {
       case 's':
         segment = optarg;
@@ -261,6 +292,9 @@ main (int argc, char **argv)
       case 'p':
         print_events = true;
         break;
+      case 't':
+        tags = true;
+        break;
       case 'h':
         usage (stdout);
         return 0;
@@ -319,10 +353,14 @@ main (int argc, char **argv)
       break;
     scene_render (scene, &view, f.data, f.width, f.height, f.stride,
         f.format);
-    tag_draw (f.data, f.width, f.height, f.stride, f.format,
-        vz_writer_frames_published (writer) + 1);
-    tag_draw_events (f.data, f.width, f.height, f.stride, f.format,
-        events_applied);
+    if (tags) {
+      tag_draw (f.data, f.width, f.height, f.stride, f.format,
+          vz_writer_frames_published (writer) + 1);
+      tag_draw_events (f.data, f.width, f.height, f.stride, f.format,
+          events_applied);
+    } else {
+      draw_caption (&f);
+    }
     if ((rc = vz_writer_publish (writer, &f, 0, 0)) != VZ_OK)
       break;
     render_ns += now_ns () - t0;

@@ -88,7 +88,7 @@ class BrowserTestCase(vztest.ProcessTestCase):
         if self.start_demo:
             self.demo = self.procs.start(
                 [vztest.DEMO, "--segment", self.segment, "--size",
-                 "%dx%d" % (W, H), "--fps", "30", "--quiet", "--print-events"],
+                 "%dx%d" % (W, H), "--fps", "30", "--tags", "--quiet", "--print-events"],
                 stdout=self.events_file, stderr=subprocess.DEVNULL)
         self.browser = Browser(self.procs)
         self.server = None

@@ -55,7 +55,7 @@ def read_json_lines(stream, count, timeout=10):
 class EventsTest(ProcessTestCase):
     def start_demo(self, seg, size="640x360"):
         return self.procs.start([vztest.DEMO, "--segment", seg, "--size", size, "--fps", "30",
-                                 "--quiet", "--print-events"], stdout=subprocess.PIPE)
+                                 "--tags", "--quiet", "--print-events"], stdout=subprocess.PIPE)
 
     def start_viewer(self, seg, scaled="320x180"):
         w, h = scaled.split("x")

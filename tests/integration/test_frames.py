@@ -262,7 +262,7 @@ class FramePathTest(ProcessTestCase):
             "filesink", "location=" + out], stderr=subprocess.PIPE)
         time.sleep(0.3)
         demo = self.procs.start([vztest.DEMO, "--segment", seg, "--size", "640x360",
-                                 "--fps", "10", "--frames", "60", "--quiet"])
+                                 "--fps", "10", "--frames", "60", "--tags", "--quiet"])
         self.assertEqual(demo.wait(30), 0)
         self.assertEqual(pipe.wait(30), 0, pipe.stderr.read().decode())
         probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",

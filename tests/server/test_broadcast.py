@@ -50,7 +50,7 @@ class BroadcastTest(vztest.ProcessTestCase):
         super().setUp()
         self.segment = vztest.unique_segment("bc")
         self.procs.start([vztest.DEMO, "--segment", self.segment, "--size",
-                          "%dx%d" % (W, H), "--fps", "30", "--quiet"])
+                          "%dx%d" % (W, H), "--fps", "30", "--tags", "--quiet"])
 
     def start_server(self, *args):
         self.server_log = open(os.path.join(self.tmp.name, "server.log"), "w")

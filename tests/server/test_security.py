@@ -107,7 +107,7 @@ class SecurityTest(vztest.ProcessTestCase):
     def start_server(self, *args):
         self.segment = vztest.unique_segment("sec")
         self.procs.start([vztest.DEMO, "--segment", self.segment, "--size",
-                          "320x240", "--fps", "30", "--quiet"])
+                          "320x240", "--fps", "30", "--tags", "--quiet"])
         p = self.procs.start([SERVER, "--segment", self.segment, "--port", "0",
                               "--quiet"] + list(args),
                              stdout=subprocess.PIPE, text=True)

@@ -106,13 +106,13 @@ class ServerCliTest(vztest.ProcessTestCase):
                 time.sleep(0.1)
             self.fail("renderer never %s (last %s)" % (state, st["renderer"]))
         demo = self.procs.start([vztest.DEMO, "--segment", seg, "--size",
-                                 "320x240", "--fps", "30", "--quiet"])
+                                 "320x240", "--fps", "30", "--tags", "--quiet"])
         st = renderer("connected")
         self.assertEqual((st["source_width"], st["source_height"]), (320, 240))
         self.procs.stop(demo, signal.SIGKILL)
         renderer("lost")
         self.procs.start([vztest.DEMO, "--segment", seg, "--size", "640x480",
-                          "--fps", "30", "--quiet"])
+                          "--fps", "30", "--tags", "--quiet"])
         renderer("connected")
         self.assertIsNone(p.poll())
 

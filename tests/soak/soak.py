@@ -45,7 +45,7 @@ def main():
     procs = vztest.Processes()
     seg = vztest.unique_segment("soak")
     demo_args = [vztest.DEMO, "--segment", seg, "--size", "%dx%d" % (W, H),
-                 "--fps", "30", "--quiet"]
+                 "--fps", "30", "--tags", "--quiet"]
     demo = procs.start(demo_args)
     log_path = "/tmp/vz-soak-server-%d.log" % os.getpid()
     log = open(log_path, "w")
