@@ -110,9 +110,7 @@ typedef struct
   uint64_t seq;                 /* private: the slot's sequence */
 } VzFrame;
 
-/* ------------------------------------------------------------------ */
-/* Writer (the renderer)                                              */
-/* ------------------------------------------------------------------ */
+/* ---- Writer (the renderer) ---- */
 
 typedef struct VzWriter VzWriter;
 
@@ -163,9 +161,7 @@ const char *vz_writer_name (const VzWriter * writer);
  * ours) and unmap. NULL is ignored. */
 void vz_writer_close (VzWriter * writer);
 
-/* ------------------------------------------------------------------ */
-/* Reader (shmframesrc, tools, tests)                                 */
-/* ------------------------------------------------------------------ */
+/* ---- Reader (shmframesrc, tools, tests) ---- */
 
 typedef struct VzReader VzReader;
 
@@ -204,7 +200,9 @@ void vz_reader_interrupt (VzReader * reader);
 void vz_reader_clear_interrupt (VzReader * reader);
 
 /* The newest frame's metadata (a consistent snapshot, validated against the
- * segment's limits). VZ_ERR_NO_FRAME before the first publish. */
+ * segment's limits). VZ_ERR_NO_FRAME before the first publish; VZ_ERR_TORN
+ * when the writer kept the newest slot mid-write through a few quick
+ * retries (see vz_reader_backoff). */
 int vz_reader_peek (VzReader * reader, VzFrame * frame);
 
 /* Copy copies. */
@@ -217,13 +215,22 @@ int vz_reader_peek (VzReader * reader, VzFrame * frame);
 int vz_reader_copy (VzReader * reader, const VzFrame * frame, void *dst,
     size_t dst_stride, unsigned copy_flags);
 
+/* Call when vz_reader_peek() or vz_reader_copy() gave VZ_ERR_TORN, before
+ * trying again; torn_in_a_row counts such results since the last frame
+ * taken (1 for the first). The first few return at once (a fast writer
+ * has a newer frame ready); after that it sleeps until the next publish
+ * or for a short while (1 ms, doubling to 20 ms), so a writer that leaves
+ * its newest slot half-written (broken or hostile) costs the reader no
+ * CPU, and frames resume the moment it publishes properly again. Returns
+ * 0 (no sleep), 1 (slept: worth counting, the writer is stalled), or
+ * VZ_ERR_INTERRUPTED, VZ_ERR_CLOSED, VZ_ERR_GONE. */
+int vz_reader_backoff (VzReader * reader, unsigned torn_in_a_row);
+
 /* Is the writer still there? VZ_OK, VZ_ERR_CLOSED (closed cleanly) or
  * VZ_ERR_GONE (died, or the name now belongs to a new segment). */
 int vz_reader_check_writer (VzReader * reader);
 
-/* ------------------------------------------------------------------ */
-/* Events: from producers (viewers, pipelines) to the renderer        */
-/* ------------------------------------------------------------------ */
+/* ---- Events: from producers (viewers, pipelines) to the renderer ---- */
 
 typedef enum
 {

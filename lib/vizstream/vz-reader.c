@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Used by one thread at a time (vizstream.h), except interrupted. */
 struct VzReader
 {
   char name[VZ_NAME_MAX + 2];
@@ -28,13 +29,25 @@ struct VzReader
   VzLayout layout;
   dev_t dev;
   ino_t ino;
-  int interrupted;
+  int interrupted;              /* atomic: vz_reader_interrupt() */
 };
 
 /* While no frame comes, how often a waiting reader checks that the writer
  * is still alive (a lock query, not a look for frames). This also bounds
  * how long vz_reader_interrupt() can take in the worst case. */
 #define LIVENESS_SLICE_NS (100 * 1000000ll)
+
+/* A live writer keeps the newest slot odd or moving only for an instant
+ * (it never writes into the slot it calls the newest), so torn reads are
+ * retried at once only a bounded number of times: looks at the
+ * descriptor in one vz_reader_peek(), and torn results in a row before
+ * vz_reader_backoff() sleeps. Past that the writer is broken or hostile,
+ * and must not cost a reader a whole core. */
+#define PEEK_TIGHT_RETRIES 64
+#define BACKOFF_TIGHT_RETRIES 4
+/* The sleeps then: 1 ms, doubling up to 20 ms. */
+#define BACKOFF_FIRST_NS (1 * 1000000ll)
+#define BACKOFF_MAX_NS (20 * 1000000ll)
 
 int
 vz_reader_open (const char *name, unsigned flags, VzReader ** out)
@@ -299,9 +312,9 @@ int
 vz_reader_peek (VzReader * r, VzFrame * f)
 {
   vz_clear_error ();
-  /* Retry while the writer moves under us; it cannot do so forever faster
-   * than we read 64 bytes, but bound the loop anyway. */
-  for (int attempt = 0; attempt < 1000; attempt++) {
+  /* Retry while the writer moves under us, a bounded number of times: a
+   * slot that stays odd is the caller's to wait out (vz_reader_backoff). */
+  for (int attempt = 0; attempt < PEEK_TIGHT_RETRIES; attempt++) {
     uint32_t slot = VZ_LOAD_ACQ (&r->hdr->latest_slot);
     const volatile VzSlotDesc *d;
     uint64_t s1, s2;
@@ -335,6 +348,36 @@ vz_reader_peek (VzReader * r, VzFrame * f)
   }
   return vz_fail (VZ_ERR_TORN, "segment '%s': the writer keeps rewriting "
       "the latest slot", r->name + 1);
+}
+
+int
+vz_reader_backoff (VzReader * r, unsigned torn_in_a_row)
+{
+  uint32_t *word = (uint32_t *) & r->hdr->publish_count;
+  unsigned doublings;
+  int64_t pause = BACKOFF_MAX_NS;
+  uint32_t count;
+  int rc;
+
+  vz_clear_error ();
+  if (torn_in_a_row <= BACKOFF_TIGHT_RETRIES)
+    return 0;
+  doublings = torn_in_a_row - BACKOFF_TIGHT_RETRIES - 1;
+  if (doublings < 8 && (BACKOFF_FIRST_NS << doublings) < BACKOFF_MAX_NS)
+    pause = BACKOFF_FIRST_NS << doublings;
+  /* As in vz_reader_wait: count first, so that a publish from now on
+   * ends the sleep at once. */
+  count = __atomic_load_n (word, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n (&r->interrupted, __ATOMIC_SEQ_CST))
+    return vz_fail (VZ_ERR_INTERRUPTED, "interrupted");
+  rc = vz_futex_wait (word, count, pause);
+  if (rc == VZ_ERR_TIMEOUT)
+    rc = vz_reader_check_writer (r);
+  if (rc != VZ_OK)
+    return rc;
+  if (__atomic_load_n (&r->interrupted, __ATOMIC_SEQ_CST))
+    return vz_fail (VZ_ERR_INTERRUPTED, "interrupted");
+  return 1;
 }
 
 /* Give the lease back unless another reader extended it meanwhile. */

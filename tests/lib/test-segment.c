@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -381,6 +382,95 @@ test_torn_detected (void)
   g_free (name);
 }
 
+static gint64
+thread_cpu_us (void)
+{
+  struct rusage ru;
+
+  g_assert_cmpint (getrusage (RUSAGE_THREAD, &ru), ==, 0);
+  return (gint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000
+      + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+/* A writer that leaves its newest slot odd (broken, or hostile: same
+ * user): peek gives up quickly, and a reader that backs off as told
+ * sleeps instead of spinning; a proper publish ends it. */
+static void
+test_stalled_writer_backoff (void)
+{
+  gchar *name = unique_name ("stall");
+  gchar *shm = g_strdup_printf ("/%s", name);
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  VzReader *r = NULL;
+  int fd = shm_open (shm, O_RDWR, 0);
+  VzHeader *hdr;
+  VzFrame f, p;
+  guint8 out[8 * 8 * 4];
+  guint torn = 0, slept = 0;
+  gint64 t0, c0, wall, cpu;
+  int rc;
+
+  g_assert_cmpint (fd, >=, 0);
+  hdr = mmap (NULL, VZ_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+      0);
+  g_assert_true (hdr != MAP_FAILED);
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  hdr->slots[hdr->latest_slot].seq++;   /* odd, for good */
+
+  /* The first few torn reads in a row retry at once. */
+  for (guint n = 1; n <= 4; n++)
+    g_assert_cmpint (vz_reader_backoff (r, n), ==, 0);
+
+  /* A reader that retries as told for 500 ms: mostly asleep (spinning,
+   * it took the whole 500 ms; CPU time is counted in scheduler ticks of
+   * up to 10 ms, hence the loose bound). */
+  t0 = g_get_monotonic_time ();
+  c0 = thread_cpu_us ();
+  while (g_get_monotonic_time () - t0 < 500 * 1000) {
+    g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_ERR_TORN);
+    rc = vz_reader_backoff (r, ++torn);
+    g_assert_cmpint (rc, >=, 0);
+    slept += rc;
+  }
+  cpu = thread_cpu_us () - c0;
+  wall = g_get_monotonic_time () - t0;
+  g_test_message ("stalled writer: %u torn reads, %u sleeps, %" G_GINT64_FORMAT
+      " us of CPU in %" G_GINT64_FORMAT " us", torn, slept, cpu, wall);
+  g_assert_cmpuint (slept, >, 0);
+  g_assert_cmpuint (torn, <, 1000);
+  g_assert_cmpint (cpu * 100, <, wall * 10);
+  /* Sleeps are short: at most 20 ms. */
+  t0 = g_get_monotonic_time ();
+  g_assert_cmpint (vz_reader_backoff (r, 1000), ==, 1);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 500 * 1000);
+
+  /* Interrupted like a wait. */
+  vz_reader_interrupt (r);
+  g_assert_cmpint (vz_reader_backoff (r, 1000), ==, VZ_ERR_INTERRUPTED);
+  vz_reader_clear_interrupt (r);
+
+  /* The writer publishes properly again: the next frame reads fine. */
+  g_assert_cmpint (vz_writer_acquire (w, &f), ==, VZ_OK);
+  memset (f.data, 0x5a, (gsize) f.stride * f.height);
+  g_assert_cmpint (vz_writer_publish (w, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpuint (p.frame_number, ==, 2);
+  g_assert_cmpint (vz_reader_copy (r, &p, out, 32, 0), ==, VZ_OK);
+  g_assert_cmpuint (out[0], ==, 0x5a);
+
+  /* A writer gone while stalled is noticed by the sleep. */
+  hdr->slots[hdr->latest_slot].seq++;
+  munmap (hdr, VZ_HEADER_SIZE);
+  close (fd);
+  vz_writer_close (w);
+  g_assert_cmpint (vz_reader_backoff (r, 1000), ==, VZ_ERR_CLOSED);
+  vz_reader_close (r);
+  g_free (shm);
+  g_free (name);
+}
+
 typedef struct
 {
   VzWriter *w;
@@ -667,6 +757,8 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/resize", test_resize);
   g_test_add_func ("/segment/flip", test_flip);
   g_test_add_func ("/segment/torn-detected", test_torn_detected);
+  g_test_add_func ("/segment/stalled-writer-backoff",
+      test_stalled_writer_backoff);
   g_test_add_func ("/segment/wait", test_wait);
   g_test_add_func ("/segment/writer-death", test_writer_death_seen_by_waiter);
   g_test_add_func ("/segment/replaced", test_replaced_segment_is_gone);
