@@ -84,46 +84,54 @@ struct _GstShmFrameSrc
 {
   GstPushSrc parent;
 
-  /* properties, under the object lock */
+  /* properties: the object lock */
   gchar *segment;
   guint64 renderer_timeout;
   gboolean keep_waiting;
   gint max_fps_n, max_fps_d;
 
-  /* under the object lock: shared with unlock() */
+  /* the object lock (shared with unlock()); reader is set and cleared by
+   * the streaming thread (and stop()), which reads it without the lock */
   VzReader *reader;
   gboolean flushing;
-  GCond cond;
+  GCond cond;                   /* waited on with the object lock */
 
-  /* streaming thread only (copied from properties in start()) */
+  /* copied from the properties in start() (the cap under the object
+   * lock: get_caps reads it); constant while streaming */
   gchar *segment_name;
   guint64 timeout;
   gboolean keep_waiting_now;
   GstClockTime min_interval;    /* 0 = no cap */
   gint cap_n, cap_d;
+
+  /* written under the object lock (get_caps and the stats read them from
+   * other threads); the streaming thread, their only writer, reads them
+   * without it */
   GstVideoInfo info;            /* what is negotiated now */
   VzFormat cur_format;
   gboolean have_info;
   VzFrame pending;              /* frame the next negotiation is for */
   gboolean have_pending;
-  guint64 last_frame;
+  guint64 last_frame;           /* frame number of the last push */
+
+  /* the streaming thread only */
   gint64 last_push_us;          /* g_get_monotonic_time of last push */
   GstClockTime last_pts;
   guint64 absent_since;         /* monotonic ns, 0 when present */
   guint64 invalid_since;
   gboolean warned_absent;
-  gboolean ever_connected;
 
-  /* navigation events -> the renderer's event queue; nav_lock is taken
+  /* navigation events -> the renderer's event queue: nav_lock, taken
    * before the object lock */
   GMutex nav_lock;
   VzProducer *producer;
 
-  /* statistics, under the object lock */
+  /* statistics: the object lock */
   guint64 events_sent, events_dropped;
   guint64 frames_read;
   guint64 frames_missed;
   guint64 torn_retries;
+  guint64 stalled_waits;
   guint64 resizes;
   guint64 connects;
   guint64 latency_last, latency_sum, latency_max;
@@ -223,8 +231,10 @@ gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
    *
    * Statistics: frames-read (pushed), frames-missed (published by the
    * renderer but never pushed: skipped as older than the newest, or capped
-   * away), torn-retries (copies redone because the renderer reused the slot
-   * meanwhile), resizes (caps renegotiations), renderer-connects,
+   * away), torn-retries (reads redone because the renderer was writing the
+   * slot), stalled-waits (short sleeps when it kept doing so: a renderer
+   * that leaves its newest frame half-written), resizes (caps
+   * renegotiations), renderer-connects,
    * last-frame-number, and the publish-to-push latency in ns:
    * latency-last, latency-average, latency-max; navigation events written
    * to the renderer's queue (events-sent) and not (events-dropped: no
@@ -232,7 +242,7 @@ gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "Frames read and missed, copy retries, resizes and the "
+          "Frames read and missed, copy retries and stalls, resizes and the "
           "publish-to-push latency", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
@@ -297,6 +307,7 @@ gst_shm_frame_src_make_stats (GstShmFrameSrc * self)
       "frames-read", G_TYPE_UINT64, self->frames_read,
       "frames-missed", G_TYPE_UINT64, self->frames_missed,
       "torn-retries", G_TYPE_UINT64, self->torn_retries,
+      "stalled-waits", G_TYPE_UINT64, self->stalled_waits,
       "resizes", G_TYPE_UINT64, self->resizes,
       "renderer-connects", G_TYPE_UINT64, self->connects,
       "last-frame-number", G_TYPE_UINT64, self->last_frame,
@@ -391,21 +402,21 @@ gst_shm_frame_src_start (GstBaseSrc * bsrc)
       gst_util_uint64_scale_int (GST_SECOND, self->max_fps_d,
       self->max_fps_n) : 0;
   self->frames_read = self->frames_missed = self->torn_retries = 0;
+  self->stalled_waits = 0;
   self->events_sent = self->events_dropped = 0;
   self->resizes = self->connects = 0;
   self->latency_last = self->latency_sum = self->latency_max = 0;
   self->flushing = FALSE;
-  GST_OBJECT_UNLOCK (self);
-
   self->have_info = FALSE;
   self->have_pending = FALSE;
   self->last_frame = 0;
+  GST_OBJECT_UNLOCK (self);
+
   self->last_push_us = 0;
   self->last_pts = GST_CLOCK_TIME_NONE;
   self->absent_since = 0;
   self->invalid_since = 0;
   self->warned_absent = FALSE;
-  self->ever_connected = FALSE;
   return TRUE;
 }
 
@@ -769,6 +780,12 @@ gst_shm_frame_src_event (GstBaseSrc * bsrc, GstEvent * event)
 
 /* ---- the streaming thread ---- */
 
+/* create()'s steps say "nothing to push yet, go round again" (the renderer
+ * is absent, or was lost and is waited for) with FLOW_AGAIN, and "the
+ * frame changed under us" with FLOW_TORN. Never returned by create(). */
+#define FLOW_AGAIN GST_FLOW_CUSTOM_SUCCESS
+#define FLOW_TORN GST_FLOW_CUSTOM_SUCCESS_1
+
 static void
 gst_shm_frame_src_post_renderer (GstShmFrameSrc * self, const gchar * state,
     guint pid, const gchar * reason)
@@ -784,8 +801,8 @@ gst_shm_frame_src_post_renderer (GstShmFrameSrc * self, const gchar * state,
 }
 
 /* Try to open the segment. GST_FLOW_OK with self->reader set when
- * attached; GST_FLOW_CUSTOM_SUCCESS to come back later; an error flow
- * (with an element error posted) when it is hopeless. */
+ * attached; FLOW_AGAIN to come back later; an error flow (with an element
+ * error posted) when it is hopeless. */
 static GstFlowReturn
 gst_shm_frame_src_try_attach (GstShmFrameSrc * self)
 {
@@ -820,7 +837,7 @@ gst_shm_frame_src_try_attach (GstShmFrameSrc * self)
           ("Still waiting for a renderer to publish segment '%s'.",
               self->segment_name), ("%s", vz_last_error ()));
     }
-    return GST_FLOW_CUSTOM_SUCCESS;
+    return FLOW_AGAIN;
   }
   if (rc != VZ_OK) {
     /* There, but unusable: give a renderer mid-creation a moment. */
@@ -835,7 +852,7 @@ gst_shm_frame_src_try_attach (GstShmFrameSrc * self)
       return GST_FLOW_ERROR;
     }
     GST_DEBUG_OBJECT (self, "segment not usable yet: %s", vz_last_error ());
-    return GST_FLOW_CUSTOM_SUCCESS;
+    return FLOW_AGAIN;
   }
 
   vz_reader_get_info (reader, &info);
@@ -845,6 +862,8 @@ gst_shm_frame_src_try_attach (GstShmFrameSrc * self)
     vz_reader_interrupt (reader);
   self->reader = reader;
   self->connects++;
+  /* Frame numbers restart with a new renderer. */
+  self->last_frame = 0;
   GST_OBJECT_UNLOCK (self);
 
   GST_INFO_OBJECT (self, "attached to '%s': renderer pid %u, up to %ux%u, "
@@ -853,13 +872,11 @@ gst_shm_frame_src_try_attach (GstShmFrameSrc * self)
   self->absent_since = 0;
   self->invalid_since = 0;
   self->warned_absent = FALSE;
-  /* Frame numbers restart with a new renderer. */
-  self->last_frame = 0;
-  self->ever_connected = TRUE;
   gst_shm_frame_src_post_renderer (self, "connected", info.writer_pid, NULL);
   return GST_FLOW_OK;
 }
 
+/* FLOW_AGAIN to wait for the next renderer, or EOS. */
 static GstFlowReturn
 gst_shm_frame_src_renderer_lost (GstShmFrameSrc * self, int rc)
 {
@@ -875,7 +892,7 @@ gst_shm_frame_src_renderer_lost (GstShmFrameSrc * self, int rc)
     GST_INFO_OBJECT (self, "keep-waiting is off: end of stream");
     return GST_FLOW_EOS;
   }
-  return GST_FLOW_OK;
+  return FLOW_AGAIN;
 }
 
 static void
@@ -944,188 +961,254 @@ gst_shm_frame_src_frame_matches_info (GstShmFrameSrc * self,
       gst_shm_frame_src_video_format (f->format);
 }
 
+static gboolean
+gst_shm_frame_src_is_flushing (GstShmFrameSrc * self)
+{
+  gboolean flushing;
+
+  GST_OBJECT_LOCK (self);
+  flushing = self->flushing;
+  GST_OBJECT_UNLOCK (self);
+  return flushing;
+}
+
+/* Step 1: a renderer, then a frame newer than the last one pushed (and
+ * the frame-rate cap's leave to take it). */
+static GstFlowReturn
+gst_shm_frame_src_wait_frame (GstShmFrameSrc * self)
+{
+  GstFlowReturn ret;
+  int rc;
+
+  if (gst_shm_frame_src_is_flushing (self))
+    return GST_FLOW_FLUSHING;
+
+  if (self->reader == NULL) {
+    ret = gst_shm_frame_src_try_attach (self);
+    if (ret == FLOW_AGAIN && !vizstream_sleep_until (GST_OBJECT (self),
+            &self->cond, &self->flushing,
+            g_get_monotonic_time () + ABSENT_POLL_US))
+      return GST_FLOW_FLUSHING;
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+
+  /* The frame-rate cap: not before a period after the last push. */
+  if (self->min_interval > 0 && self->last_push_us > 0) {
+    gint64 next = self->last_push_us +
+        (gint64) (self->min_interval / GST_USECOND);
+    if (g_get_monotonic_time () < next &&
+        !vizstream_sleep_until (GST_OBJECT (self), &self->cond,
+            &self->flushing, next))
+      return GST_FLOW_FLUSHING;
+  }
+
+  rc = vz_reader_wait (self->reader, self->last_frame, -1);
+  if (rc == VZ_OK)
+    return GST_FLOW_OK;
+  if (rc == VZ_ERR_INTERRUPTED)
+    return GST_FLOW_FLUSHING;
+  if (rc == VZ_ERR_CLOSED || rc == VZ_ERR_GONE)
+    return gst_shm_frame_src_renderer_lost (self, rc);
+  GST_ELEMENT_ERROR (self, RESOURCE, READ,
+      ("Waiting for frames on segment '%s' failed.", self->segment_name),
+      ("%s", vz_last_error ()));
+  return GST_FLOW_ERROR;
+}
+
+/* Step 2: the newest frame's description (FLOW_TORN while the renderer
+ * writes it). */
+static GstFlowReturn
+gst_shm_frame_src_peek_newest (GstShmFrameSrc * self, VzFrame * f)
+{
+  int rc = vz_reader_peek (self->reader, f);
+
+  if (rc == VZ_OK)
+    return GST_FLOW_OK;
+  if (rc == VZ_ERR_TORN)
+    return FLOW_TORN;
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("The renderer of segment '%s' published an impossible frame.",
+          self->segment_name), ("%s", vz_last_error ()));
+  return GST_FLOW_ERROR;
+}
+
+/* Step 3: caps for the frame, renegotiated when its size or format is not
+ * what streams now (a resize, a restarted renderer); a buffer of the old
+ * caps goes. */
+static GstFlowReturn
+gst_shm_frame_src_caps_for_frame (GstShmFrameSrc * self, const VzFrame * f,
+    GstBuffer ** buf)
+{
+  gboolean had_info = self->have_info, res;
+
+  if (gst_shm_frame_src_frame_matches_info (self, f))
+    return GST_FLOW_OK;
+
+  gst_clear_buffer (buf);
+  GST_OBJECT_LOCK (self);
+  self->pending = *f;
+  self->have_pending = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "frame %" G_GUINT64_FORMAT " is %ux%u %s: "
+      "(re)negotiating", f->frame_number, f->width, f->height,
+      vz_format_name (f->format));
+  res = gst_base_src_negotiate (GST_BASE_SRC (self));
+  GST_OBJECT_LOCK (self);
+  self->have_pending = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  if (!res || !gst_shm_frame_src_frame_matches_info (self, f)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Downstream does not accept %ux%u %s frames from segment '%s'.",
+            f->width, f->height, vz_format_name (f->format),
+            self->segment_name), (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (had_info) {
+    GST_OBJECT_LOCK (self);
+    self->resizes++;
+    GST_OBJECT_UNLOCK (self);
+  }
+  return GST_FLOW_OK;
+}
+
+/* Step 4: a buffer to copy into, from the negotiated pool (kept across
+ * retries). */
+static GstFlowReturn
+gst_shm_frame_src_output_buffer (GstShmFrameSrc * self, GstBuffer ** buf)
+{
+  GstBufferPool *pool;
+  GstFlowReturn ret;
+
+  if (*buf)
+    return GST_FLOW_OK;
+  pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (self));
+  if (pool == NULL) {
+    *buf = gst_buffer_new_allocate (NULL, self->info.size, NULL);
+    return *buf ? GST_FLOW_OK : GST_FLOW_ERROR;
+  }
+  ret = gst_buffer_pool_acquire_buffer (pool, buf, NULL);
+  gst_object_unref (pool);
+  return ret;
+}
+
+/* Step 5: the one copy, flipped to top-down on the way (FLOW_TORN when
+ * the renderer reused the slot meanwhile: the newer frame is there). */
+static GstFlowReturn
+gst_shm_frame_src_copy_frame (GstShmFrameSrc * self, const VzFrame * f,
+    GstBuffer * buf)
+{
+  GstVideoFrame vframe;
+  int rc;
+
+  if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_WRITE)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not map an output buffer."), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  rc = vz_reader_copy (self->reader, f,
+      GST_VIDEO_FRAME_PLANE_DATA (&vframe, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, 0), VZ_COPY_TOP_DOWN);
+  gst_video_frame_unmap (&vframe);
+  if (rc == VZ_OK)
+    return GST_FLOW_OK;
+  if (rc == VZ_ERR_TORN) {
+    GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " torn, retrying",
+        f->frame_number);
+    return FLOW_TORN;
+  }
+  GST_ELEMENT_ERROR (self, RESOURCE, READ,
+      ("Could not copy a frame from segment '%s'.", self->segment_name),
+      ("%s", vz_last_error ()));
+  return GST_FLOW_ERROR;
+}
+
+/* A torn read: count it and go round again, at once the first few times
+ * in a row, then after a short sleep (the library's back-off: a renderer
+ * that leaves its newest frame half-written must not cost us a core, and
+ * its next proper publish wakes us). */
+static GstFlowReturn
+gst_shm_frame_src_back_off (GstShmFrameSrc * self, guint torn_in_a_row)
+{
+  int rc = vz_reader_backoff (self->reader, torn_in_a_row);
+
+  GST_OBJECT_LOCK (self);
+  self->torn_retries++;
+  if (rc == 1)
+    self->stalled_waits++;
+  GST_OBJECT_UNLOCK (self);
+  if (rc == 1)
+    GST_LOG_OBJECT (self, "renderer stalled mid-frame (%u torn reads in a "
+        "row): slept", torn_in_a_row);
+  if (rc >= 0)
+    return FLOW_AGAIN;
+  if (rc == VZ_ERR_INTERRUPTED)
+    return GST_FLOW_FLUSHING;
+  if (rc == VZ_ERR_CLOSED || rc == VZ_ERR_GONE)
+    return gst_shm_frame_src_renderer_lost (self, rc);
+  GST_ELEMENT_ERROR (self, RESOURCE, READ,
+      ("Waiting for frames on segment '%s' failed.", self->segment_name),
+      ("%s", vz_last_error ()));
+  return GST_FLOW_ERROR;
+}
+
+/* Step 6: metas, timestamps and statistics of the frame about to go. */
+static void
+gst_shm_frame_src_finish (GstShmFrameSrc * self, GstBuffer * buf,
+    const VzFrame * f)
+{
+  guint64 now, latency;
+
+  gst_shm_frame_src_add_metas (self, buf, f);
+  gst_shm_frame_src_timestamp (self, buf, f);
+
+  now = vz_monotonic_ns ();
+  latency = now > f->publish_ns ? now - f->publish_ns : 0;
+  GST_OBJECT_LOCK (self);
+  if (f->frame_number > self->last_frame + 1)
+    self->frames_missed += f->frame_number - self->last_frame - 1;
+  self->frames_read++;
+  self->latency_last = latency;
+  self->latency_sum += latency;
+  self->latency_max = MAX (self->latency_max, latency);
+  self->last_frame = f->frame_number;
+  GST_OBJECT_UNLOCK (self);
+  self->last_push_us = g_get_monotonic_time ();
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT,
+      f->frame_number, GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
+}
+
+/* The newest frame, copied once, in named steps. A torn read, an absent
+ * renderer or a lost one goes round again, through step 1 and its
+ * flushing check. */
 static GstFlowReturn
 gst_shm_frame_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstShmFrameSrc *self = GST_SHM_FRAME_SRC (psrc);
   GstBuffer *buf = NULL;
   GstFlowReturn ret;
+  guint torn = 0;
   VzFrame f;
-  int rc;
 
-  for (;;) {
-    GST_OBJECT_LOCK (self);
-    if (self->flushing) {
-      GST_OBJECT_UNLOCK (self);
-      ret = GST_FLOW_FLUSHING;
-      goto done;
-    }
-    GST_OBJECT_UNLOCK (self);
+  do {
+    ret = gst_shm_frame_src_wait_frame (self);
+    if (ret == GST_FLOW_OK)
+      ret = gst_shm_frame_src_peek_newest (self, &f);
+    if (ret == GST_FLOW_OK)
+      ret = gst_shm_frame_src_caps_for_frame (self, &f, &buf);
+    if (ret == GST_FLOW_OK)
+      ret = gst_shm_frame_src_output_buffer (self, &buf);
+    if (ret == GST_FLOW_OK)
+      ret = gst_shm_frame_src_copy_frame (self, &f, buf);
+    if (ret == FLOW_TORN)
+      ret = gst_shm_frame_src_back_off (self, ++torn);
+  } while (ret == FLOW_AGAIN);
 
-    if (self->reader == NULL) {
-      ret = gst_shm_frame_src_try_attach (self);
-      if (ret == GST_FLOW_CUSTOM_SUCCESS) {
-        if (!vizstream_sleep_until (GST_OBJECT (self), &self->cond,
-                &self->flushing, g_get_monotonic_time () + ABSENT_POLL_US)) {
-          ret = GST_FLOW_FLUSHING;
-          goto done;
-        }
-        continue;
-      }
-      if (ret != GST_FLOW_OK)
-        goto done;
-    }
-
-    /* The frame-rate cap: not before a period after the last push. */
-    if (self->min_interval > 0 && self->last_push_us > 0) {
-      gint64 next = self->last_push_us +
-          (gint64) (self->min_interval / GST_USECOND);
-      if (g_get_monotonic_time () < next &&
-          !vizstream_sleep_until (GST_OBJECT (self), &self->cond,
-              &self->flushing, next)) {
-        ret = GST_FLOW_FLUSHING;
-        goto done;
-      }
-    }
-
-    rc = vz_reader_wait (self->reader, self->last_frame, -1);
-    if (rc == VZ_ERR_INTERRUPTED) {
-      ret = GST_FLOW_FLUSHING;
-      goto done;
-    }
-    if (rc == VZ_ERR_CLOSED || rc == VZ_ERR_GONE) {
-      ret = gst_shm_frame_src_renderer_lost (self, rc);
-      if (ret != GST_FLOW_OK)
-        goto done;
-      continue;
-    }
-    if (rc != VZ_OK) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
-          ("Waiting for frames on segment '%s' failed.", self->segment_name),
-          ("%s", vz_last_error ()));
-      ret = GST_FLOW_ERROR;
-      goto done;
-    }
-
-    /* Copy the newest frame; if the renderer reuses its slot during the
-     * copy, take the (even newer) one it published instead. */
-    for (;;) {
-      GstVideoFrame vframe;
-      gboolean flushing;
-
-      rc = vz_reader_peek (self->reader, &f);
-      if (rc == VZ_ERR_TORN) {
-        self->torn_retries++;
-        continue;
-      }
-      if (rc != VZ_OK) {
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-            ("The renderer of segment '%s' published an impossible frame.",
-                self->segment_name), ("%s", vz_last_error ()));
-        ret = GST_FLOW_ERROR;
-        goto done;
-      }
-
-      if (!gst_shm_frame_src_frame_matches_info (self, &f)) {
-        gboolean had_info = self->have_info, res;
-
-        gst_clear_buffer (&buf);
-        GST_OBJECT_LOCK (self);
-        self->pending = f;
-        self->have_pending = TRUE;
-        GST_OBJECT_UNLOCK (self);
-        GST_INFO_OBJECT (self, "frame %" G_GUINT64_FORMAT " is %ux%u %s: "
-            "(re)negotiating", f.frame_number, f.width, f.height,
-            vz_format_name (f.format));
-        res = gst_base_src_negotiate (GST_BASE_SRC (self));
-        GST_OBJECT_LOCK (self);
-        self->have_pending = FALSE;
-        GST_OBJECT_UNLOCK (self);
-        if (!res || !gst_shm_frame_src_frame_matches_info (self, &f)) {
-          GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-              ("Downstream does not accept %ux%u %s frames from segment "
-                  "'%s'.", f.width, f.height, vz_format_name (f.format),
-                  self->segment_name), (NULL));
-          ret = GST_FLOW_NOT_NEGOTIATED;
-          goto done;
-        }
-        if (had_info) {
-          GST_OBJECT_LOCK (self);
-          self->resizes++;
-          GST_OBJECT_UNLOCK (self);
-        }
-      }
-
-      if (buf == NULL) {
-        GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC
-            (self));
-        if (pool) {
-          ret = gst_buffer_pool_acquire_buffer (pool, &buf, NULL);
-          gst_object_unref (pool);
-        } else {
-          buf = gst_buffer_new_allocate (NULL, self->info.size, NULL);
-          ret = buf ? GST_FLOW_OK : GST_FLOW_ERROR;
-        }
-        if (ret != GST_FLOW_OK)
-          goto done;
-      }
-
-      if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_WRITE)) {
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-            ("Could not map an output buffer."), (NULL));
-        ret = GST_FLOW_ERROR;
-        goto done;
-      }
-      rc = vz_reader_copy (self->reader, &f,
-          GST_VIDEO_FRAME_PLANE_DATA (&vframe, 0),
-          GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, 0), VZ_COPY_TOP_DOWN);
-      gst_video_frame_unmap (&vframe);
-      if (rc == VZ_OK)
-        break;
-      if (rc != VZ_ERR_TORN) {
-        GST_ELEMENT_ERROR (self, RESOURCE, READ,
-            ("Could not copy a frame from segment '%s'.",
-                self->segment_name), ("%s", vz_last_error ()));
-        ret = GST_FLOW_ERROR;
-        goto done;
-      }
-      GST_OBJECT_LOCK (self);
-      self->torn_retries++;
-      flushing = self->flushing;
-      GST_OBJECT_UNLOCK (self);
-      if (flushing) {
-        ret = GST_FLOW_FLUSHING;
-        goto done;
-      }
-      GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " torn, retrying",
-          f.frame_number);
-    }
-    break;
+  if (ret != GST_FLOW_OK) {
+    gst_clear_buffer (&buf);
+    return ret;
   }
-
-  gst_shm_frame_src_add_metas (self, buf, &f);
-  gst_shm_frame_src_timestamp (self, buf, &f);
-  {
-    guint64 now = vz_monotonic_ns ();
-    guint64 latency = now > f.publish_ns ? now - f.publish_ns : 0;
-
-    GST_OBJECT_LOCK (self);
-    if (f.frame_number > self->last_frame + 1)
-      self->frames_missed += f.frame_number - self->last_frame - 1;
-    self->frames_read++;
-    self->latency_last = latency;
-    self->latency_sum += latency;
-    self->latency_max = MAX (self->latency_max, latency);
-    self->last_frame = f.frame_number;
-    GST_OBJECT_UNLOCK (self);
-  }
-  self->last_push_us = g_get_monotonic_time ();
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT,
-      f.frame_number, GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
+  gst_shm_frame_src_finish (self, buf, &f);
   *outbuf = buf;
   return GST_FLOW_OK;
-
-done:
-  gst_clear_buffer (&buf);
-  return ret;
 }

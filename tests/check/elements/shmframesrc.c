@@ -1,6 +1,7 @@
 /* GstHarness tests for shmframesrc: negotiation of every format, resize,
  * flip, timestamps and metas, statistics, the renderer's absence, death
- * and return, prompt state changes, and hostile segments.
+ * and return, prompt state changes, a renderer stalled mid-frame, and
+ * hostile segments.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -10,8 +11,12 @@
 #include <gst/video/video.h>
 
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <vizstream.h>
@@ -61,7 +66,8 @@ stop_leftovers (void)
   for (guint i = 0; i < G_N_ELEMENTS (live_elements); i++) {
     if (live_elements[i]) {
       gst_element_set_state (live_elements[i], GST_STATE_NULL);
-      g_object_remove_weak_pointer (G_OBJECT (live_elements[i]), (gpointer *) & live_elements[i]);
+      g_object_remove_weak_pointer (G_OBJECT (live_elements[i]),
+          (gpointer *) & live_elements[i]);
       live_elements[i] = NULL;
     }
   }
@@ -737,6 +743,144 @@ GST_START_TEST (test_navigation_events_reach_renderer)
 
 GST_END_TEST;
 
+/* ---- a renderer that stalls mid-frame ---- */
+
+typedef struct
+{
+  VzWriter *w;
+  int fd;
+  VzHeader *hdr;                /* a second, writable mapping */
+} Stall;
+
+static void
+stall_open (Stall * st, const gchar * name)
+{
+  gchar *shm = g_strdup_printf ("/%s", name);
+
+  st->w = make_writer (name, 32, 16, VZ_FORMAT_RGBA);
+  st->fd = shm_open (shm, O_RDWR, 0);
+  fail_unless (st->fd >= 0);
+  st->hdr = mmap (NULL, VZ_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+      st->fd, 0);
+  fail_unless (st->hdr != MAP_FAILED);
+  g_free (shm);
+}
+
+/* What a broken or hostile renderer (same user) can do: announce a new
+ * frame, wake the readers, and leave the newest slot odd (mid-write) for
+ * good. The library's writer numbers its next frame as this one. */
+static void
+stall_newest_slot (Stall * st)
+{
+  VzHeader *hdr = st->hdr;
+
+  __atomic_add_fetch (&hdr->slots[hdr->latest_slot].seq, 1,
+      __ATOMIC_SEQ_CST);
+  __atomic_add_fetch (&hdr->frames_published, 1, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch (&hdr->publish_count, 1, __ATOMIC_SEQ_CST);
+  syscall (SYS_futex, &hdr->publish_count, FUTEX_WAKE, INT_MAX, NULL, NULL,
+      0);
+}
+
+static void
+stall_close (Stall * st)
+{
+  munmap (st->hdr, VZ_HEADER_SIZE);
+  close (st->fd);
+  vz_writer_close (st->w);
+}
+
+static gint64
+process_cpu_us (void)
+{
+  struct rusage ru;
+
+  fail_unless (getrusage (RUSAGE_SELF, &ru) == 0);
+  return (gint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * G_USEC_PER_SEC
+      + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+/* The stall lasts this long; the test thread sleeps meanwhile, so the
+ * process's CPU time is the streaming thread's. */
+#define STALL_US (2 * G_USEC_PER_SEC)
+
+GST_START_TEST (test_stalled_renderer_costs_no_cpu)
+{
+  gchar *name = unique_name ("vz-check");
+  GstHarness *h = make_harness (name, NULL);
+  Stall st;
+  GstBuffer *b;
+  GstCaps *caps;
+  gint64 t0, c0, wall, cpu;
+
+  stall_open (&st, name);
+  publish_pattern (st.w, 1, 0);
+  gst_harness_play (h);
+  b = gst_harness_pull (h);
+  fail_unless_equals_uint64 (frame_number_of (b), 1);
+  gst_buffer_unref (b);
+
+  stall_newest_slot (&st);
+  t0 = g_get_monotonic_time ();
+  c0 = process_cpu_us ();
+  g_usleep (STALL_US);
+  cpu = process_cpu_us () - c0;
+  wall = g_get_monotonic_time () - t0;
+  GST_INFO ("renderer stalled mid-frame: %" G_GINT64_FORMAT " us of CPU in %"
+      G_GINT64_FORMAT " us (%.1f%% of a core)", cpu, wall, 100.0 * cpu / wall);
+  /* Spinning on the odd slot took a whole core (100%). */
+  fail_unless (cpu * 100 < wall * 5, "%" G_GINT64_FORMAT " us of CPU in %"
+      G_GINT64_FORMAT " us of a stalled renderer", cpu, wall);
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  fail_unless (stat_u64 (h, "stalled-waits") > 0);
+  fail_unless (stat_u64 (h, "torn-retries") >= stat_u64 (h,
+          "stalled-waits"));
+  fail_unless_equals_uint64 (stat_u64 (h, "frames-read"), 1);
+
+  /* A proper publish again: delivered at once (the sleep is on the
+   * publish word), the frame it is. */
+  t0 = g_get_monotonic_time ();
+  publish_pattern (st.w, 2, 0);
+  b = gst_harness_pull (h);
+  GST_INFO ("frame after the stall in %" G_GINT64_FORMAT " us",
+      g_get_monotonic_time () - t0);
+  fail_unless (g_get_monotonic_time () - t0 < slack (500 * 1000));
+  fail_unless_equals_uint64 (frame_number_of (b), 2);
+  caps = current_caps (h);
+  check_pattern (b, caps, 2, FALSE);
+  gst_caps_unref (caps);
+  gst_buffer_unref (b);
+  fail_unless_equals_uint64 (stat_u64 (h, "frames-missed"), 0);
+
+  gst_harness_teardown (h);
+  stall_close (&st);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_prompt_stop_stalled_renderer)
+{
+  gchar *name = unique_name ("vz-check");
+  GstHarness *h = make_harness (name, NULL);
+  Stall st;
+  GstBuffer *b;
+
+  stall_open (&st, name);
+  publish_pattern (st.w, 1, 0);
+  gst_harness_play (h);
+  b = gst_harness_pull (h);
+  gst_buffer_unref (b);
+  /* Now retrying a frame that never completes. */
+  stall_newest_slot (&st);
+  check_prompt_stop (h);
+  gst_harness_teardown (h);
+  stall_close (&st);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* ---- hostile segments ---- */
 
 typedef void (*Corrupt) (VzHeader * hdr, guint8 * base);
@@ -995,6 +1139,8 @@ shmframesrc_suite (void)
   tcase_add_test (tc, test_prompt_stop_waiting_for_frame);
   tcase_add_test (tc, test_max_framerate);
   tcase_add_test (tc, test_navigation_events_reach_renderer);
+  tcase_add_test (tc, test_stalled_renderer_costs_no_cpu);
+  tcase_add_test (tc, test_prompt_stop_stalled_renderer);
 
   tcase_add_checked_fixture (hostile, NULL, stop_leftovers);
   suite_add_tcase (s, hostile);
