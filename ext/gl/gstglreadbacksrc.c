@@ -19,6 +19,22 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+/**
+ * SECTION:element-glreadbacksrc
+ * @title: glreadbacksrc
+ *
+ * A live source of an OpenGL application's frames: the application hands
+ * a framebuffer or texture over with the "submit-fbo" / "submit-texture"
+ * action signals and goes on; the readback completes while it renders the
+ * next frame. GL memory downstream gets the frames with no readback.
+ * mode=scene renders a built-in animated scene instead (glreadbackscene.c),
+ * through the same path. See docs/glreadbacksrc.md.
+ *
+ * ## Example launch line
+ * |[
+ * GST_GL_WINDOW=egl-device gst-launch-1.0 glreadbacksrc ! videoconvert ! autovideosink
+ * ]|
+ */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -26,6 +42,12 @@
 #include <string.h>
 
 #include "gstglreadbacksrc.h"
+#include "gstvizstreamglelements.h"
+#include "glreadbackscene.h"
+
+#include <gst/video/video.h>
+#include <gst/gl/gl.h>
+#include <gst/gl/gstglfuncs.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_gl_readback_src_debug);
 #define GST_CAT_DEFAULT gst_gl_readback_src_debug
@@ -87,6 +109,9 @@ typedef enum
   SLOT_READING,
 } SlotState;
 
+/* state under the element's lock; the rest belongs to the thread that has
+ * the slot (SUBMITTING: the submitting thread, READING: the streaming
+ * thread) or, FREE or PENDING, to whoever holds the lock */
 typedef struct
 {
   SlotState state;
@@ -112,18 +137,24 @@ struct _GstGLReadbackSrc
 {
   GstPushSrc parent;
 
-  /* properties (object lock) */
+  /* properties under the object lock */
   GstGLReadbackSrcMode mode;
   guint ring_size;
+  gint fps_n, fps_d;
+  /* properties under lock (below): the streaming and submitting threads
+   * read them while playing */
   gboolean flip;
   guint fence_timeout_ms;
-  gint fps_n, fps_d;
 
+  /* GstGL's context negotiation: display and other_context (the
+   * application's) set by set_context() or start(), context by start();
+   * while running (start() to stop()) they only are read */
   GstGLDisplay *display;
   GstGLContext *context;
   GstGLContext *other_context;
 
-  /* the ring and what the threads share (lock) */
+  /* the ring and what the threads share, under lock (cond: a slot changed
+   * state, or flushing) */
   GMutex lock;
   GCond cond;
   Slot *slots;
@@ -136,19 +167,15 @@ struct _GstGLReadbackSrc
   GstVideoInfo out_info;
   GstBufferPool *glpool;
   AppFbos app_fbos[MAX_APP_FBOS];
+  gint frame_w, frame_h;        /* mode=app: the size caps follow */
+  guintptr scene_gl_context;    /* the scene's context handle, or 0 */
   guint64 st_submitted, st_dropped, st_pushed, st_fence_waits;
   guint64 st_submit_errors;
   gboolean warned;
 
-  /* the built-in scene (mode=scene) */
-  GstGLContext *scene_ctx;
-  GThread *scene_thread;
-  gboolean scene_stop;
-  guint scene_fbo, scene_tex;
-  gint scene_w, scene_h;
-  gint frame_w, frame_h;        /* mode=app: the size caps follow */
-  gint scene_tex_w, scene_tex_h;     /* scene context only */
-  guint64 scene_frame;
+  /* the built-in scene (mode=scene): the streaming thread, and stop() once
+   * it has ended */
+  GlReadbackScene *scene;
 };
 
 enum
@@ -181,11 +208,6 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_STATIC_CAPS (CAPS_STR ("(" GST_CAPS_FEATURE_MEMORY_GL_MEMORY ")")
         ", texture-target = (string) 2D; " CAPS_STR ("")));
 
-#define gst_gl_readback_src_parent_class parent_class
-G_DEFINE_TYPE (GstGLReadbackSrc, gst_gl_readback_src, GST_TYPE_PUSH_SRC);
-GST_ELEMENT_REGISTER_DEFINE (glreadbacksrc, "glreadbacksrc", GST_RANK_NONE,
-    GST_TYPE_GL_READBACK_SRC);
-
 #define GST_TYPE_GL_READBACK_SRC_MODE (gst_gl_readback_src_mode_get_type ())
 static GType
 gst_gl_readback_src_mode_get_type (void)
@@ -206,8 +228,324 @@ gst_gl_readback_src_mode_get_type (void)
   return type;
 }
 
-/* ------------------------------------------------------------------ */
-/* Submitting (the application's thread, its context current)          */
+#define gst_gl_readback_src_parent_class parent_class
+G_DEFINE_TYPE (GstGLReadbackSrc, gst_gl_readback_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE (glreadbacksrc, "glreadbacksrc", GST_RANK_NONE,
+    GST_TYPE_GL_READBACK_SRC);
+
+static void gst_gl_readback_src_finalize (GObject * object);
+static void gst_gl_readback_src_set_property (GObject * object,
+    guint prop_id, const GValue * value, GParamSpec * pspec);
+static void gst_gl_readback_src_get_property (GObject * object,
+    guint prop_id, GValue * value, GParamSpec * pspec);
+static gboolean gst_gl_readback_src_submit_fbo (GstGLReadbackSrc * src,
+    guint fbo, gint width, gint height);
+static gboolean gst_gl_readback_src_submit_texture (GstGLReadbackSrc * src,
+    guint texture, gint width, gint height);
+static void gst_gl_readback_src_set_context (GstElement * element,
+    GstContext * context);
+static gboolean gst_gl_readback_src_start (GstBaseSrc * bsrc);
+static gboolean gst_gl_readback_src_stop (GstBaseSrc * bsrc);
+static gboolean gst_gl_readback_src_unlock (GstBaseSrc * bsrc);
+static gboolean gst_gl_readback_src_unlock_stop (GstBaseSrc * bsrc);
+static gboolean gst_gl_readback_src_negotiate (GstBaseSrc * bsrc);
+static GstCaps *gst_gl_readback_src_fixate (GstBaseSrc * bsrc,
+    GstCaps * caps);
+static gboolean gst_gl_readback_src_set_caps (GstBaseSrc * bsrc,
+    GstCaps * caps);
+static gboolean gst_gl_readback_src_decide_allocation (GstBaseSrc * bsrc,
+    GstQuery * query);
+static gboolean gst_gl_readback_src_query (GstBaseSrc * bsrc,
+    GstQuery * query);
+static GstFlowReturn gst_gl_readback_src_create (GstPushSrc * psrc,
+    GstBuffer ** outbuf);
+
+static void
+gst_gl_readback_src_class_init (GstGLReadbackSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *bsrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *psrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_gl_readback_src_debug, "glreadbacksrc", 0,
+      "OpenGL framebuffer readback source");
+
+  gobject_class->set_property = gst_gl_readback_src_set_property;
+  gobject_class->get_property = gst_gl_readback_src_get_property;
+  gobject_class->finalize = gst_gl_readback_src_finalize;
+
+  /**
+   * GstGLReadbackSrc:mode:
+   *
+   * Where frames come from: the element's built-in animated scene, rendered
+   * in a GL context of its own at the negotiated rate (for gst-launch and
+   * tests), or the application's "submit-fbo" / "submit-texture" calls.
+   */
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode", "Where frames come from",
+          GST_TYPE_GL_READBACK_SRC_MODE, DEFAULT_MODE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstGLReadbackSrc:ring-size:
+   *
+   * Frames in flight between the render loop and the pipeline (pixel
+   * buffer objects, or textures for GL-memory output). Two is the least
+   * that never makes the render loop wait; more only help when the
+   * pipeline's reads are bursty.
+   */
+  g_object_class_install_property (gobject_class, PROP_RING_SIZE,
+      g_param_spec_uint ("ring-size", "Ring size",
+          "Frames in flight between the render loop and the pipeline",
+          MIN_RING_SIZE, MAX_RING_SIZE, DEFAULT_RING_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstGLReadbackSrc:flip:
+   *
+   * The submitted framebuffer has GL's bottom-up rows (TRUE, the usual
+   * case); FALSE when the application already draws upside down (a
+   * y-inverted projection), so that rows are taken as they are.
+   */
+  g_object_class_install_property (gobject_class, PROP_FLIP,
+      g_param_spec_boolean ("flip", "Flip",
+          "Turn GL's bottom-up rows into top-down ones (during the copy that "
+          "is made anyway)", DEFAULT_FLIP,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstGLReadbackSrc:fence-timeout:
+   *
+   * How long the streaming thread waits for a frame's GPU work (its
+   * fence) before it posts an error: a context that was lost or hangs.
+   */
+  g_object_class_install_property (gobject_class, PROP_FENCE_TIMEOUT,
+      g_param_spec_uint ("fence-timeout", "Fence timeout",
+          "Milliseconds to wait for a frame's GPU work before an error (a "
+          "lost or hung context)", 1, G_MAXUINT / 1000, DEFAULT_FENCE_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstGLReadbackSrc:framerate:
+   *
+   * The rate advertised in the caps in mode=app (0/1: variable, frames
+   * come when the application submits them). mode=scene uses the
+   * negotiated rate (30/1 unless downstream asks otherwise).
+   */
+  g_object_class_install_property (gobject_class, PROP_FRAMERATE,
+      gst_param_spec_fraction ("framerate", "Frame rate",
+          "Frame rate advertised in mode=app (0/1: variable)", 0, 1, 1000, 1,
+          0, 1, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstGLReadbackSrc:context:
+   *
+   * The element's GL context (from READY to PAUSED on): an application
+   * without a context of its own may render in it, through
+   * gst_gl_context_thread_add(), and submit from there.
+   */
+  g_object_class_install_property (gobject_class, PROP_CONTEXT,
+      g_param_spec_object ("context", "GL context",
+          "The element's OpenGL context (shared with the application's)",
+          GST_TYPE_GL_CONTEXT, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstGLReadbackSrc:stats:
+   *
+   * submitted, pushed, dropped (frames the pipeline was too late for),
+   * fence-waits (frames whose GPU work was still running when the
+   * pipeline wanted them), submit-errors, gl-memory (the output path).
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "submitted, pushed, dropped, fence-waits (frames whose GPU work "
+          "was still running when the pipeline wanted them), submit-errors, "
+          "gl-memory", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstGLReadbackSrc::submit-fbo:
+   * @src: the element
+   * @fbo: a framebuffer object of the current context (0: the default
+   *   framebuffer), its colour attachment 0 / read buffer holding the frame
+   * @width: the frame's width
+   * @height: the frame's height
+   *
+   * Hands over a frame. Call from the render thread with the context the
+   * frame was drawn in current (a context shared with the element's). Only
+   * queues GPU work and returns: the framebuffer may be drawn over at once.
+   * Bindings and pack state the call touches are restored.
+   *
+   * Returns: %TRUE if the frame was queued (or dropped because the pipeline
+   * is behind); %FALSE on an error, also posted as a warning once.
+   */
+  signals[SIGNAL_SUBMIT_FBO] = g_signal_new_class_handler ("submit-fbo",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_gl_readback_src_submit_fbo), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 3, G_TYPE_UINT, G_TYPE_INT, G_TYPE_INT);
+  /**
+   * GstGLReadbackSrc::submit-texture:
+   * @src: the element
+   * @texture: a 2D RGBA texture of the current context's share group
+   * @width: the frame's width
+   * @height: the frame's height
+   *
+   * Like #GstGLReadbackSrc::submit-fbo, for a frame in a texture.
+   */
+  signals[SIGNAL_SUBMIT_TEXTURE] =
+      g_signal_new_class_handler ("submit-texture", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_gl_readback_src_submit_texture), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 3, G_TYPE_UINT, G_TYPE_INT, G_TYPE_INT);
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "OpenGL framebuffer readback source", "Source/Video",
+      "Streams an application's OpenGL framebuffer: asynchronous readback "
+      "through a ring of pixel buffer objects and fences, or GL memory",
+      "gst-vizstream developers");
+  element_class->set_context = gst_gl_readback_src_set_context;
+
+  bsrc_class->start = gst_gl_readback_src_start;
+  bsrc_class->stop = gst_gl_readback_src_stop;
+  bsrc_class->unlock = gst_gl_readback_src_unlock;
+  bsrc_class->unlock_stop = gst_gl_readback_src_unlock_stop;
+  bsrc_class->negotiate = gst_gl_readback_src_negotiate;
+  bsrc_class->fixate = gst_gl_readback_src_fixate;
+  bsrc_class->set_caps = gst_gl_readback_src_set_caps;
+  bsrc_class->decide_allocation = gst_gl_readback_src_decide_allocation;
+  bsrc_class->query = gst_gl_readback_src_query;
+  psrc_class->create = gst_gl_readback_src_create;
+
+  gst_type_mark_as_plugin_api (GST_TYPE_GL_READBACK_SRC_MODE, 0);
+}
+
+static void
+gst_gl_readback_src_init (GstGLReadbackSrc * src)
+{
+  g_mutex_init (&src->lock);
+  g_cond_init (&src->cond);
+  src->mode = DEFAULT_MODE;
+  src->ring_size = DEFAULT_RING_SIZE;
+  src->flip = DEFAULT_FLIP;
+  src->fence_timeout_ms = DEFAULT_FENCE_TIMEOUT;
+  src->fps_n = 0;
+  src->fps_d = 1;
+  gst_base_src_set_live (GST_BASE_SRC (src), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (src), GST_FORMAT_TIME);
+}
+
+static void
+gst_gl_readback_src_finalize (GObject * object)
+{
+  GstGLReadbackSrc *src = GST_GL_READBACK_SRC (object);
+
+  gst_clear_object (&src->other_context);
+  gst_clear_object (&src->display);
+  g_mutex_clear (&src->lock);
+  g_cond_clear (&src->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_gl_readback_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstGLReadbackSrc *src = GST_GL_READBACK_SRC (object);
+
+  GST_OBJECT_LOCK (src);
+  switch (prop_id) {
+    case PROP_MODE:
+      src->mode = g_value_get_enum (value);
+      break;
+    case PROP_RING_SIZE:
+      src->ring_size = g_value_get_uint (value);
+      break;
+    case PROP_FLIP:
+      g_mutex_lock (&src->lock);
+      src->flip = g_value_get_boolean (value);
+      g_mutex_unlock (&src->lock);
+      break;
+    case PROP_FENCE_TIMEOUT:
+      g_mutex_lock (&src->lock);
+      src->fence_timeout_ms = g_value_get_uint (value);
+      g_mutex_unlock (&src->lock);
+      break;
+    case PROP_FRAMERATE:
+      src->fps_n = gst_value_get_fraction_numerator (value);
+      src->fps_d = gst_value_get_fraction_denominator (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (src);
+}
+
+static GstStructure *
+stats_new (GstGLReadbackSrc * src)
+{
+  GstStructure *s;
+
+  g_mutex_lock (&src->lock);
+  s = gst_structure_new ("glreadbacksrc-stats",
+      "submitted", G_TYPE_UINT64, src->st_submitted,
+      "pushed", G_TYPE_UINT64, src->st_pushed,
+      "dropped", G_TYPE_UINT64, src->st_dropped,
+      "fence-waits", G_TYPE_UINT64, src->st_fence_waits,
+      "submit-errors", G_TYPE_UINT64, src->st_submit_errors,
+      "gl-memory", G_TYPE_BOOLEAN, src->gl_output, NULL);
+  g_mutex_unlock (&src->lock);
+  return s;
+}
+
+static void
+gst_gl_readback_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstGLReadbackSrc *src = GST_GL_READBACK_SRC (object);
+
+  switch (prop_id) {
+    case PROP_MODE:
+      GST_OBJECT_LOCK (src);
+      g_value_set_enum (value, src->mode);
+      GST_OBJECT_UNLOCK (src);
+      break;
+    case PROP_RING_SIZE:
+      GST_OBJECT_LOCK (src);
+      g_value_set_uint (value, src->ring_size);
+      GST_OBJECT_UNLOCK (src);
+      break;
+    case PROP_FLIP:
+      g_mutex_lock (&src->lock);
+      g_value_set_boolean (value, src->flip);
+      g_mutex_unlock (&src->lock);
+      break;
+    case PROP_FENCE_TIMEOUT:
+      g_mutex_lock (&src->lock);
+      g_value_set_uint (value, src->fence_timeout_ms);
+      g_mutex_unlock (&src->lock);
+      break;
+    case PROP_FRAMERATE:
+      GST_OBJECT_LOCK (src);
+      gst_value_set_fraction (value, src->fps_n, src->fps_d);
+      GST_OBJECT_UNLOCK (src);
+      break;
+    case PROP_CONTEXT:
+      GST_OBJECT_LOCK (src);
+      g_value_set_object (value, src->context);
+      GST_OBJECT_UNLOCK (src);
+      break;
+    case PROP_STATS:
+      g_value_take_boxed (value, stats_new (src));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+/* ---- submitting (the application's thread, its context current) ---- */
 
 static const gchar *
 gl_error_name (GLenum e)
@@ -248,6 +586,30 @@ app_fbos_for (GstGLReadbackSrc * src, const GstGLFuncs * gl, guintptr handle)
   return free_one;
 }
 
+/* A submitting context is going away (current in this thread): its FBOs
+ * are deleted, its entry freed. */
+static void
+forget_app_fbos_cb (GstGLContext * ctx, gpointer data)
+{
+  GstGLReadbackSrc *src = data;
+  guintptr handle = gst_gl_context_get_gl_context (ctx);
+  AppFbos gone = { 0 };
+  guint i;
+
+  g_mutex_lock (&src->lock);
+  for (i = 0; i < MAX_APP_FBOS; i++) {
+    if (src->app_fbos[i].handle == handle) {
+      gone = src->app_fbos[i];
+      memset (&src->app_fbos[i], 0, sizeof (AppFbos));
+    }
+  }
+  g_mutex_unlock (&src->lock);
+  if (gone.handle) {
+    ctx->gl_vtable->DeleteFramebuffers (1, &gone.read_fbo);
+    ctx->gl_vtable->DeleteFramebuffers (1, &gone.draw_fbo);
+  }
+}
+
 /* Picks the slot a submit fills: a FREE one, else the oldest PENDING one
  * (its frame is dropped). Called with the lock. */
 static Slot *
@@ -281,29 +643,44 @@ release_slot_locked (GstGLReadbackSrc * src, Slot * slot)
   g_cond_broadcast (&src->cond);
 }
 
-static gboolean
-submit_frame (GstGLReadbackSrc * src, guint fbo, guint texture, gint width,
-    gint height, GError ** error)
+/* One hand-over, from the checks to the fence. */
+typedef struct
 {
+  const gchar *what;            /* "submit-fbo" or "submit-texture" */
+  guint fbo, texture;           /* the frame: a framebuffer or a texture */
+  gint width, height;
   const GstGLFuncs *gl;
+  Slot *slot;                   /* SUBMITTING: ours until published */
+  AppFbos *fbos;                /* the submitting context's FBOs */
+  guint tex_out;                /* GL-memory path: the texture to fill */
+  gboolean flip;
+  GstClockTime pts;
+} Submission;
+
+typedef enum
+{
+  RESERVE_OK,                   /* sub->slot is ours */
+  RESERVE_DROPPED,              /* no room: the frame is dropped, counted */
+  RESERVE_ERROR,
+} ReserveResult;
+
+/* Checks that a frame can be taken from the calling thread and reserves
+ * the slot it goes into; picks the path (GL memory when the caps ask for
+ * it and the frame has their size). */
+static ReserveResult
+submit_reserve (GstGLReadbackSrc * src, Submission * sub, GError ** error)
+{
   GstGLPlatform platform;
   guintptr current;
-  GLsync stale = NULL, fence;
-  GLint old_read = 0, old_draw = 0, old_pack = 0, old_align = 4,
-      old_row_length = 0;
-  GLenum status, glerr;
-  Slot *slot;
-  AppFbos *fbos = NULL;
+  GLsync stale = NULL;
   gboolean use_gl;
-  guint tex_out = 0;
-  GstClock *clock;
-  GstClockTime pts = GST_CLOCK_TIME_NONE;
-  const gchar *what = texture ? "submit-texture" : "submit-fbo";
 
-  if (width <= 0 || height <= 0 || width > 16384 || height > 16384) {
+  if (sub->width <= 0 || sub->height <= 0 || sub->width > 16384 ||
+      sub->height > 16384) {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "%s: %dx%d is not a frame size (1..16384)", what, width, height);
-    return FALSE;
+        "%s: %dx%d is not a frame size (1..16384)", sub->what, sub->width,
+        sub->height);
+    return RESERVE_ERROR;
   }
 
   g_mutex_lock (&src->lock);
@@ -311,10 +688,10 @@ submit_frame (GstGLReadbackSrc * src, guint fbo, guint texture, gint width,
     g_mutex_unlock (&src->lock);
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
         "%s: the element is not started (frames are taken from PAUSED on)",
-        what);
-    return FALSE;
+        sub->what);
+    return RESERVE_ERROR;
   }
-  gl = src->context->gl_vtable;
+  sub->gl = src->context->gl_vtable;
   platform = gst_gl_context_get_gl_platform (src->context);
   current = gst_gl_context_get_current_gl_context (platform);
   if (!current) {
@@ -322,175 +699,265 @@ submit_frame (GstGLReadbackSrc * src, guint fbo, guint texture, gint width,
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
         "%s: no GL context is current in this thread (call it from the "
         "render thread, with the context the frame was drawn in current; "
-        "was the context lost or destroyed?)", what);
-    return FALSE;
+        "was the context lost or destroyed?)", sub->what);
+    return RESERVE_ERROR;
   }
   if (!src->other_context &&
       current != gst_gl_context_get_gl_context (src->context) &&
-      (!src->scene_ctx ||
-          current != gst_gl_context_get_gl_context (src->scene_ctx))) {
+      current != src->scene_gl_context) {
     g_mutex_unlock (&src->lock);
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
         "%s: the current GL context is not shared with glreadbacksrc's: "
         "give the element your context before it starts (a GstContext "
         "'gst.gl.app_context' holding gst_gl_context_new_wrapped(), see "
-        "docs/glreadbacksrc.md)", what);
-    return FALSE;
+        "docs/glreadbacksrc.md)", sub->what);
+    return RESERVE_ERROR;
   }
-  slot = take_slot_locked (src, &stale);
-  if (!slot) {
+  sub->slot = take_slot_locked (src, &stale);
+  if (!sub->slot) {
     /* all slots being read or submitted: cannot happen with ring >= 2 and
      * one submitting thread, but never wait */
     src->st_dropped++;
     g_mutex_unlock (&src->lock);
-    return TRUE;
+    return RESERVE_DROPPED;
   }
-  slot->state = SLOT_SUBMITTING;
+  sub->slot->state = SLOT_SUBMITTING;
+  sub->flip = src->flip;
   use_gl = src->gl_output && src->have_caps &&
-      width == GST_VIDEO_INFO_WIDTH (&src->out_info) &&
-      height == GST_VIDEO_INFO_HEIGHT (&src->out_info);
+      sub->width == GST_VIDEO_INFO_WIDTH (&src->out_info) &&
+      sub->height == GST_VIDEO_INFO_HEIGHT (&src->out_info);
   if (use_gl) {
     /* a texture of the pool of the current caps (an older one has the
      * old size) */
-    if (slot->glbuf && slot->glbuf->pool == src->glpool)
-      tex_out = gst_gl_memory_get_texture_id ((GstGLMemory *)
-          gst_buffer_peek_memory (slot->glbuf, 0));
-    if (!tex_out) {
+    if (sub->slot->glbuf && sub->slot->glbuf->pool == src->glpool)
+      sub->tex_out = gst_gl_memory_get_texture_id ((GstGLMemory *)
+          gst_buffer_peek_memory (sub->slot->glbuf, 0));
+    if (!sub->tex_out) {
       /* the pipeline holds every texture: drop this frame */
       src->st_dropped++;
-      release_slot_locked (src, slot);
+      release_slot_locked (src, sub->slot);
       g_mutex_unlock (&src->lock);
       if (stale)
-        gl->DeleteSync (stale);
-      return TRUE;
+        sub->gl->DeleteSync (stale);
+      return RESERVE_DROPPED;
     }
   }
-  fbos = app_fbos_for (src, gl, current);
+  sub->fbos = app_fbos_for (src, sub->gl, current);
+  if (!sub->fbos) {
+    src->st_submit_errors++;
+    release_slot_locked (src, sub->slot);
+  }
   g_mutex_unlock (&src->lock);
 
   if (stale)
-    gl->DeleteSync (stale);
-  if (!fbos) {
+    sub->gl->DeleteSync (stale);
+  if (!sub->fbos) {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "%s: frames come from more than %d GL contexts", what, MAX_APP_FBOS);
-    goto fail_locked_later;
+        "%s: frames come from more than %d GL contexts", sub->what,
+        MAX_APP_FBOS);
+    return RESERVE_ERROR;
   }
+  return RESERVE_OK;
+}
+
+/* The frame's PTS: the running time at the hand-over. */
+static GstClockTime
+submit_running_time (GstGLReadbackSrc * src)
+{
+  GstClock *clock;
+  GstClockTime now, base, pts = GST_CLOCK_TIME_NONE;
 
   GST_OBJECT_LOCK (src);
   clock = GST_ELEMENT_CLOCK (src) ? gst_object_ref (GST_ELEMENT_CLOCK (src))
       : NULL;
   GST_OBJECT_UNLOCK (src);
   if (clock) {
-    GstClockTime now = gst_clock_get_time (clock);
-    GstClockTime base = gst_element_get_base_time (GST_ELEMENT (src));
+    now = gst_clock_get_time (clock);
+    base = gst_element_get_base_time (GST_ELEMENT (src));
     if (now >= base)
       pts = now - base;
     gst_object_unref (clock);
   }
+  return pts;
+}
 
-  while (gl->GetError () != GL_NO_ERROR);       /* not ours to report */
+/* Binds the frame as GL_READ_FRAMEBUFFER (a texture through our read FBO),
+ * the previous binding in *old_read; FALSE, everything restored, when it
+ * cannot be read. */
+static gboolean
+submit_bind_source (Submission * sub, GLint * old_read, GError ** error)
+{
+  const GstGLFuncs *gl = sub->gl;
+  GLenum status;
 
-  gl->GetIntegerv (GL_READ_FRAMEBUFFER_BINDING, &old_read);
-  if (texture) {
-    gl->BindFramebuffer (GL_READ_FRAMEBUFFER, fbos->read_fbo);
+  gl->GetIntegerv (GL_READ_FRAMEBUFFER_BINDING, old_read);
+  if (sub->texture) {
+    gl->BindFramebuffer (GL_READ_FRAMEBUFFER, sub->fbos->read_fbo);
     gl->FramebufferTexture2D (GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
-        GL_TEXTURE_2D, texture, 0);
+        GL_TEXTURE_2D, sub->texture, 0);
   } else {
-    gl->BindFramebuffer (GL_READ_FRAMEBUFFER, fbo);
+    gl->BindFramebuffer (GL_READ_FRAMEBUFFER, sub->fbo);
   }
   status = gl->CheckFramebufferStatus (GL_READ_FRAMEBUFFER);
-  if (status != GL_FRAMEBUFFER_COMPLETE) {
-    if (texture)
-      gl->FramebufferTexture2D (GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
-          GL_TEXTURE_2D, 0, 0);
-    gl->BindFramebuffer (GL_READ_FRAMEBUFFER, old_read);
-    while (gl->GetError () != GL_NO_ERROR);
-    if (texture)
-      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-          "submit-texture: texture %u cannot be read (framebuffer status "
-          "0x%04x): is it a complete 2D RGBA texture of this context's share "
-          "group?", texture, status);
-    else
-      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-          "submit-fbo: framebuffer %u is not complete (status 0x%04x)%s", fbo,
-          status, fbo == 0 ? ": a surfaceless context has no default "
-          "framebuffer, render into an FBO" : "");
-    goto fail_locked_later;
-  }
+  if (status == GL_FRAMEBUFFER_COMPLETE)
+    return TRUE;
 
-  if (use_gl) {
-    gl->GetIntegerv (GL_DRAW_FRAMEBUFFER_BINDING, &old_draw);
-    gl->BindFramebuffer (GL_DRAW_FRAMEBUFFER, fbos->draw_fbo);
-    gl->FramebufferTexture2D (GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
-        GL_TEXTURE_2D, tex_out, 0);
-    /* GstGL's textures keep the first row at t = 0, GL draws the top row
-     * last: the blit that copies anyway also turns the picture over. */
-    if (src->flip)
-      gl->BlitFramebuffer (0, 0, width, height, 0, height, width, 0,
-          GL_COLOR_BUFFER_BIT, GL_NEAREST);
-    else
-      gl->BlitFramebuffer (0, 0, width, height, 0, 0, width, height,
-          GL_COLOR_BUFFER_BIT, GL_NEAREST);
-    gl->FramebufferTexture2D (GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
-        GL_TEXTURE_2D, 0, 0);
-    gl->BindFramebuffer (GL_DRAW_FRAMEBUFFER, old_draw);
-  } else {
-    gsize size = (gsize) width * height * 4;
-    gl->GetIntegerv (GL_PIXEL_PACK_BUFFER_BINDING, &old_pack);
-    gl->GetIntegerv (GL_PACK_ALIGNMENT, &old_align);
-    gl->GetIntegerv (GL_PACK_ROW_LENGTH, &old_row_length);
-    if (!slot->pbo)
-      gl->GenBuffers (1, &slot->pbo);
-    gl->BindBuffer (GL_PIXEL_PACK_BUFFER, slot->pbo);
-    if (slot->pbo_size != size) {
-      gl->BufferData (GL_PIXEL_PACK_BUFFER, size, NULL, GL_STREAM_READ);
-      slot->pbo_size = size;
-    }
-    gl->PixelStorei (GL_PACK_ALIGNMENT, 4);
-    gl->PixelStorei (GL_PACK_ROW_LENGTH, 0);
-    gl->ReadPixels (0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
-    gl->PixelStorei (GL_PACK_ALIGNMENT, old_align);
-    gl->PixelStorei (GL_PACK_ROW_LENGTH, old_row_length);
-    gl->BindBuffer (GL_PIXEL_PACK_BUFFER, old_pack);
-  }
-  if (texture)
+  if (sub->texture)
     gl->FramebufferTexture2D (GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
         GL_TEXTURE_2D, 0, 0);
-  gl->BindFramebuffer (GL_READ_FRAMEBUFFER, old_read);
+  gl->BindFramebuffer (GL_READ_FRAMEBUFFER, *old_read);
+  while (gl->GetError () != GL_NO_ERROR);
+  if (sub->texture)
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "submit-texture: texture %u cannot be read (framebuffer status "
+        "0x%04x): is it a complete 2D RGBA texture of this context's share "
+        "group?", sub->texture, status);
+  else
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "submit-fbo: framebuffer %u is not complete (status 0x%04x)%s",
+        sub->fbo, status, sub->fbo == 0 ? ": a surfaceless context has no "
+        "default framebuffer, render into an FBO" : "");
+  return FALSE;
+}
 
-  glerr = gl->GetError ();
-  if (glerr != GL_NO_ERROR) {
-    while (gl->GetError () != GL_NO_ERROR);
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
-        "%s: reading %dx%d RGBA from %s %u failed with %s (0x%04x): is the "
-        "frame larger than the framebuffer?", what, width, height,
-        texture ? "texture" : "framebuffer", texture ? texture : fbo,
-        gl_error_name (glerr), glerr);
-    if (!use_gl)
-      slot->pbo_size = 0;
-    goto fail_locked_later;
+static void
+submit_unbind_source (Submission * sub, GLint old_read)
+{
+  if (sub->texture)
+    sub->gl->FramebufferTexture2D (GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
+        GL_TEXTURE_2D, 0, 0);
+  sub->gl->BindFramebuffer (GL_READ_FRAMEBUFFER, old_read);
+}
+
+/* System-memory path: glReadPixels into the slot's pixel buffer object,
+ * queued (the streaming thread maps it once the fence signalled). */
+static void
+submit_read_into_pbo (Submission * sub)
+{
+  const GstGLFuncs *gl = sub->gl;
+  Slot *slot = sub->slot;
+  gsize size = (gsize) sub->width * sub->height * 4;
+  GLint old_pack = 0, old_align = 4, old_row_length = 0;
+
+  gl->GetIntegerv (GL_PIXEL_PACK_BUFFER_BINDING, &old_pack);
+  gl->GetIntegerv (GL_PACK_ALIGNMENT, &old_align);
+  gl->GetIntegerv (GL_PACK_ROW_LENGTH, &old_row_length);
+  if (!slot->pbo)
+    gl->GenBuffers (1, &slot->pbo);
+  gl->BindBuffer (GL_PIXEL_PACK_BUFFER, slot->pbo);
+  if (slot->pbo_size != size) {
+    gl->BufferData (GL_PIXEL_PACK_BUFFER, size, NULL, GL_STREAM_READ);
+    slot->pbo_size = size;
   }
-  fence = gl->FenceSync (GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+  gl->PixelStorei (GL_PACK_ALIGNMENT, 4);
+  gl->PixelStorei (GL_PACK_ROW_LENGTH, 0);
+  gl->ReadPixels (0, 0, sub->width, sub->height, GL_RGBA, GL_UNSIGNED_BYTE,
+      NULL);
+  gl->PixelStorei (GL_PACK_ALIGNMENT, old_align);
+  gl->PixelStorei (GL_PACK_ROW_LENGTH, old_row_length);
+  gl->BindBuffer (GL_PIXEL_PACK_BUFFER, old_pack);
+}
+
+/* GL-memory path: a blit into the texture of the slot's GstGL buffer, no
+ * readback at all. */
+static void
+submit_blit_into_texture (Submission * sub)
+{
+  const GstGLFuncs *gl = sub->gl;
+  gint w = sub->width, h = sub->height;
+  GLint old_draw = 0;
+
+  gl->GetIntegerv (GL_DRAW_FRAMEBUFFER_BINDING, &old_draw);
+  gl->BindFramebuffer (GL_DRAW_FRAMEBUFFER, sub->fbos->draw_fbo);
+  gl->FramebufferTexture2D (GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
+      GL_TEXTURE_2D, sub->tex_out, 0);
+  /* GstGL's textures keep the first row at t = 0, GL draws the top row
+   * last: the blit that copies anyway also turns the picture over. */
+  if (sub->flip)
+    gl->BlitFramebuffer (0, 0, w, h, 0, h, w, 0, GL_COLOR_BUFFER_BIT,
+        GL_NEAREST);
+  else
+    gl->BlitFramebuffer (0, 0, w, h, 0, 0, w, h, GL_COLOR_BUFFER_BIT,
+        GL_NEAREST);
+  gl->FramebufferTexture2D (GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
+      GL_TEXTURE_2D, 0, 0);
+  gl->BindFramebuffer (GL_DRAW_FRAMEBUFFER, old_draw);
+}
+
+/* A fence after the queued work, and the slot PENDING for the streaming
+ * thread. */
+static void
+submit_publish (GstGLReadbackSrc * src, Submission * sub)
+{
+  GLsync fence = sub->gl->FenceSync (GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+
   /* the fence must reach the GPU for another context to see it signal */
-  gl->Flush ();
+  sub->gl->Flush ();
 
   g_mutex_lock (&src->lock);
-  slot->fence = fence;
-  slot->gl = use_gl;
-  slot->width = width;
-  slot->height = height;
-  slot->pts = pts;
-  slot->seq = ++src->seq;
-  slot->state = SLOT_PENDING;
+  sub->slot->fence = fence;
+  sub->slot->gl = sub->tex_out != 0;
+  sub->slot->width = sub->width;
+  sub->slot->height = sub->height;
+  sub->slot->pts = sub->pts;
+  sub->slot->seq = ++src->seq;
+  sub->slot->state = SLOT_PENDING;
   src->st_submitted++;
   g_cond_broadcast (&src->cond);
   g_mutex_unlock (&src->lock);
+}
+
+/* Queues a frame's readback (or blit) in the calling thread's context and
+ * returns: TRUE when queued or dropped (the pipeline is behind). */
+static gboolean
+submit_frame (GstGLReadbackSrc * src, guint fbo, guint texture, gint width,
+    gint height, GError ** error)
+{
+  Submission sub = {
+    .what = texture ? "submit-texture" : "submit-fbo",
+    .fbo = fbo,.texture = texture,.width = width,.height = height,
+  };
+  GLint old_read = 0;
+  GLenum glerr;
+
+  switch (submit_reserve (src, &sub, error)) {
+    case RESERVE_OK:
+      break;
+    case RESERVE_DROPPED:
+      return TRUE;
+    case RESERVE_ERROR:
+      return FALSE;
+  }
+  sub.pts = submit_running_time (src);
+
+  while (sub.gl->GetError () != GL_NO_ERROR);   /* not ours to report */
+  if (!submit_bind_source (&sub, &old_read, error))
+    goto failed;
+  if (sub.tex_out)
+    submit_blit_into_texture (&sub);
+  else
+    submit_read_into_pbo (&sub);
+  submit_unbind_source (&sub, old_read);
+
+  glerr = sub.gl->GetError ();
+  if (glerr != GL_NO_ERROR) {
+    while (sub.gl->GetError () != GL_NO_ERROR);
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+        "%s: reading %dx%d RGBA from %s %u failed with %s (0x%04x): is the "
+        "frame larger than the framebuffer?", sub.what, width, height,
+        texture ? "texture" : "framebuffer", texture ? texture : fbo,
+        gl_error_name (glerr), glerr);
+    if (!sub.tex_out)
+      sub.slot->pbo_size = 0;   /* reallocated next time */
+    goto failed;
+  }
+  submit_publish (src, &sub);
   return TRUE;
 
-fail_locked_later:
+failed:
   g_mutex_lock (&src->lock);
   src->st_submit_errors++;
-  release_slot_locked (src, slot);
+  release_slot_locked (src, sub.slot);
   g_mutex_unlock (&src->lock);
   return FALSE;
 }
@@ -538,188 +1005,77 @@ gst_gl_readback_src_submit_texture (GstGLReadbackSrc * src, guint texture,
   return submit_common (src, 0, texture, width, height);
 }
 
-/* ------------------------------------------------------------------ */
-/* The built-in scene (mode=scene): the element is its own application, */
-/* rendering in a second context shared with its own.                  */
+/* ---- the built-in scene (mode=scene, glreadbackscene.c) ---- */
 
-/* Frame n of the scene, in image rows (row 0 at the top):
- *   background (3n mod 256, 64, 160);
- *   a white bar 1/16 of the width wide at x = 8n mod width;
- *   a red block, rows 8 .. 8 + h/8, columns 0 .. w/8 (shows orientation);
- *   rows 0..7: n's low 32 bits, bit i white or black in column block
- *   i*w/32 .. (i+1)*w/32 (least significant first).
- * Drawn with scissored clears only: exact colours on any GL. */
+/* The scene hands its frames over as an application would. */
 static void
-scene_draw (const GstGLFuncs * gl, gint w, gint h, guint64 n)
+scene_submit_cb (guint fbo, gint width, gint height, gpointer user_data)
 {
-  gint bar_w = MAX (w / 16, 1), i;
-
-#define ROWS(y0, rows) (h - (y0) - (rows))
-  gl->Disable (GL_SCISSOR_TEST);
-  gl->Viewport (0, 0, w, h);
-  gl->ClearColor ((n * 3 % 256) / 255.0f, 64 / 255.0f, 160 / 255.0f, 1.0f);
-  gl->Clear (GL_COLOR_BUFFER_BIT);
-  gl->Enable (GL_SCISSOR_TEST);
-  gl->Scissor ((gint) (n * 8 % (guint) w), 0, bar_w, h);
-  gl->ClearColor (1.0f, 1.0f, 1.0f, 1.0f);
-  gl->Clear (GL_COLOR_BUFFER_BIT);
-  if (h > 16) {
-    gl->Scissor (0, ROWS (8, MAX (h / 8, 1)), MAX (w / 8, 1), MAX (h / 8, 1));
-    gl->ClearColor (1.0f, 0.0f, 0.0f, 1.0f);
-    gl->Clear (GL_COLOR_BUFFER_BIT);
-  }
-  for (i = 0; i < 32; i++) {
-    gint x0 = i * w / 32, x1 = (i + 1) * w / 32;
-    gfloat v = (n >> i) & 1 ? 1.0f : 0.0f;
-    if (x1 <= x0)
-      continue;
-    gl->Scissor (x0, ROWS (0, MIN (8, h)), x1 - x0, MIN (8, h));
-    gl->ClearColor (v, v, v, 1.0f);
-    gl->Clear (GL_COLOR_BUFFER_BIT);
-  }
-  gl->Disable (GL_SCISSOR_TEST);
-#undef ROWS
+  submit_common (user_data, fbo, 0, width, height);
 }
 
+/* The scene follows the negotiated size and rate (30/1 when variable). */
 static void
-scene_render_cb (GstGLContext * ctx, gpointer data)
+scene_follow_caps (GstGLReadbackSrc * src)
 {
-  GstGLReadbackSrc *src = data;
-  const GstGLFuncs *gl = ctx->gl_vtable;
-  gint w, h;
-  GLint old_fbo = 0;
+  GstVideoInfo info;
 
-  g_mutex_lock (&src->lock);
-  w = src->scene_w;
-  h = src->scene_h;
-  g_mutex_unlock (&src->lock);
-  if (w <= 0 || h <= 0)
+  if (!src->scene)
     return;
-
-  if (!src->scene_fbo) {
-    gl->GenFramebuffers (1, &src->scene_fbo);
-    gl->GenTextures (1, &src->scene_tex);
-  }
-  gl->GetIntegerv (GL_FRAMEBUFFER_BINDING, &old_fbo);
-  gl->BindTexture (GL_TEXTURE_2D, src->scene_tex);
-  if (src->scene_tex_w != w || src->scene_tex_h != h) {
-    gl->TexImage2D (GL_TEXTURE_2D, 0, GL_RGBA8, w, h, 0, GL_RGBA,
-        GL_UNSIGNED_BYTE, NULL);
-    gl->TexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-    gl->TexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-    src->scene_tex_w = w;
-    src->scene_tex_h = h;
-  }
-  gl->BindTexture (GL_TEXTURE_2D, 0);
-  gl->BindFramebuffer (GL_FRAMEBUFFER, src->scene_fbo);
-  gl->FramebufferTexture2D (GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
-      GL_TEXTURE_2D, src->scene_tex, 0);
-  scene_draw (gl, w, h, src->scene_frame);
-  submit_common (src, src->scene_fbo, 0, w, h);
-  gl->BindFramebuffer (GL_FRAMEBUFFER, old_fbo);
-  src->scene_frame++;
-}
-
-static void
-scene_cleanup_cb (GstGLContext * ctx, gpointer data)
-{
-  GstGLReadbackSrc *src = data;
-  const GstGLFuncs *gl = ctx->gl_vtable;
-
-  if (src->scene_fbo)
-    gl->DeleteFramebuffers (1, &src->scene_fbo);
-  if (src->scene_tex)
-    gl->DeleteTextures (1, &src->scene_tex);
-  src->scene_fbo = src->scene_tex = 0;
-  src->scene_tex_w = src->scene_tex_h = 0;
-}
-
-/* Renders frames at the negotiated rate on the wall clock, like an
- * application's render loop: it never waits for the pipeline. */
-static gpointer
-scene_thread_func (gpointer data)
-{
-  GstGLReadbackSrc *src = data;
-  gint64 start = g_get_monotonic_time ();
-  guint64 n = 0;
-
   g_mutex_lock (&src->lock);
-  while (!src->scene_stop) {
-    gint fps_n = GST_VIDEO_INFO_FPS_N (&src->out_info);
-    gint fps_d = GST_VIDEO_INFO_FPS_D (&src->out_info);
-    gint64 due;
-
-    if (fps_n <= 0 || fps_d <= 0) {
-      fps_n = 30;
-      fps_d = 1;
-    }
-    due = start + (gint64) gst_util_uint64_scale (n, fps_d * G_USEC_PER_SEC,
-        fps_n);
-    if (g_get_monotonic_time () < due) {
-      g_cond_wait_until (&src->cond, &src->lock, due);
-      continue;
-    }
-    g_mutex_unlock (&src->lock);
-    gst_gl_context_thread_add (src->scene_ctx, scene_render_cb, src);
-    n++;
-    if (g_get_monotonic_time () - due > G_USEC_PER_SEC) {
-      /* far behind (a slow machine): start counting again from now */
-      start = g_get_monotonic_time ();
-      n = 0;
-    }
-    g_mutex_lock (&src->lock);
-  }
+  info = src->out_info;
   g_mutex_unlock (&src->lock);
-  return NULL;
+  gl_readback_scene_set_format (src->scene, GST_VIDEO_INFO_WIDTH (&info),
+      GST_VIDEO_INFO_HEIGHT (&info), GST_VIDEO_INFO_FPS_N (&info),
+      GST_VIDEO_INFO_FPS_D (&info));
 }
 
 static gboolean
 scene_start (GstGLReadbackSrc * src)
 {
   GError *err = NULL;
+  GlReadbackScene *scene;
 
-  if (src->scene_thread)
+  if (src->scene)
     return TRUE;
-  if (!src->scene_ctx) {
-    src->scene_ctx = gst_gl_context_new (src->display);
-    if (!gst_gl_context_create (src->scene_ctx, src->context, &err)) {
-      GST_ELEMENT_ERROR (src, RESOURCE, NOT_FOUND,
-          ("Could not create the scene's OpenGL context: %s", err->message),
-          (NULL));
-      g_clear_error (&err);
-      gst_clear_object (&src->scene_ctx);
-      return FALSE;
-    }
+  scene = gl_readback_scene_new (src->context, scene_submit_cb, src, &err);
+  if (!scene) {
+    GST_ELEMENT_ERROR (src, RESOURCE, NOT_FOUND,
+        ("Could not create the scene's OpenGL context: %s", err->message),
+        (NULL));
+    g_clear_error (&err);
+    return FALSE;
   }
   g_mutex_lock (&src->lock);
-  src->scene_w = GST_VIDEO_INFO_WIDTH (&src->out_info);
-  src->scene_h = GST_VIDEO_INFO_HEIGHT (&src->out_info);
-  src->scene_stop = FALSE;
+  src->scene_gl_context =
+      gst_gl_context_get_gl_context (gl_readback_scene_get_context (scene));
   g_mutex_unlock (&src->lock);
-  src->scene_thread = g_thread_new ("glreadback-scene", scene_thread_func,
-      src);
+  src->scene = scene;
+  scene_follow_caps (src);
+  gl_readback_scene_start (scene);
   return TRUE;
 }
 
 static void
 scene_stop (GstGLReadbackSrc * src)
 {
-  if (src->scene_thread) {
-    g_mutex_lock (&src->lock);
-    src->scene_stop = TRUE;
-    g_cond_broadcast (&src->cond);
-    g_mutex_unlock (&src->lock);
-    g_thread_join (src->scene_thread);
-    src->scene_thread = NULL;
-  }
-  if (src->scene_ctx) {
-    gst_gl_context_thread_add (src->scene_ctx, scene_cleanup_cb, src);
-    gst_clear_object (&src->scene_ctx);
-  }
+  GlReadbackScene *scene = g_steal_pointer (&src->scene);
+
+  if (!scene)
+    return;
+  /* not under lock: a frame being submitted takes it */
+  gl_readback_scene_stop (scene);
+  /* the context goes: its FBOs with it, and its entry in app_fbos (the
+   * next run's context may have the same handle) */
+  gst_gl_context_thread_add (gl_readback_scene_get_context (scene),
+      forget_app_fbos_cb, src);
+  gl_readback_scene_free (scene);
+  g_mutex_lock (&src->lock);
+  src->scene_gl_context = 0;
+  g_mutex_unlock (&src->lock);
 }
 
-/* ------------------------------------------------------------------ */
-/* GL context                                                           */
+/* ---- GL context ---- */
 
 static gboolean
 context_shares (GstGLReadbackSrc * src, GstGLContext * ctx)
@@ -803,8 +1159,7 @@ gst_gl_readback_src_set_context (GstElement * element, GstContext * context)
   GST_ELEMENT_CLASS (parent_class)->set_context (element, context);
 }
 
-/* ------------------------------------------------------------------ */
-/* GL-thread work of the streaming thread                               */
+/* ---- GL-thread work of the streaming thread ---- */
 
 typedef struct
 {
@@ -963,8 +1318,7 @@ refill_gl_slots (GstGLReadbackSrc * src)
   gst_object_unref (pool);
 }
 
-/* ------------------------------------------------------------------ */
-/* Negotiation and allocation                                           */
+/* ---- negotiation and allocation ---- */
 
 static GstCaps *
 caps_for_size (GstGLReadbackSrc * src, gint w, gint h)
@@ -1082,9 +1436,8 @@ gst_gl_readback_src_set_caps (GstBaseSrc * bsrc, GstCaps * caps)
   src->have_caps = TRUE;
   src->gl_output = f && gst_caps_features_contains (f,
       GST_CAPS_FEATURE_MEMORY_GL_MEMORY);
-  src->scene_w = GST_VIDEO_INFO_WIDTH (&info);
-  src->scene_h = GST_VIDEO_INFO_HEIGHT (&info);
   g_mutex_unlock (&src->lock);
+  scene_follow_caps (src);
   GST_INFO_OBJECT (src, "caps %" GST_PTR_FORMAT, caps);
   return TRUE;
 }
@@ -1185,8 +1538,7 @@ gst_gl_readback_src_query (GstBaseSrc * bsrc, GstQuery * query)
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
 }
 
-/* ------------------------------------------------------------------ */
-/* Streaming                                                            */
+/* ---- streaming ---- */
 
 typedef struct
 {
@@ -1434,6 +1786,10 @@ gst_gl_readback_src_start (GstBaseSrc * bsrc)
   src->st_submitted = src->st_dropped = src->st_pushed = 0;
   src->st_fence_waits = src->st_submit_errors = 0;
   src->warned = FALSE;
+  /* the previous run's submitting contexts may be gone and their handles
+   * reused: FBO names are looked up again (an application context that
+   * lives on keeps two empty FBOs of the last run) */
+  memset (src->app_fbos, 0, sizeof (src->app_fbos));
   g_atomic_int_set (&src->flushing, FALSE);
   src->running = TRUE;
   g_mutex_unlock (&src->lock);
@@ -1473,278 +1829,4 @@ gst_gl_readback_src_stop (GstBaseSrc * bsrc)
   g_mutex_unlock (&src->lock);
   gst_clear_object (&src->context);
   return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
-
-static GstStructure *
-stats_new (GstGLReadbackSrc * src)
-{
-  GstStructure *s;
-
-  g_mutex_lock (&src->lock);
-  s = gst_structure_new ("glreadbacksrc-stats",
-      "submitted", G_TYPE_UINT64, src->st_submitted,
-      "pushed", G_TYPE_UINT64, src->st_pushed,
-      "dropped", G_TYPE_UINT64, src->st_dropped,
-      "fence-waits", G_TYPE_UINT64, src->st_fence_waits,
-      "submit-errors", G_TYPE_UINT64, src->st_submit_errors,
-      "gl-memory", G_TYPE_BOOLEAN, src->gl_output, NULL);
-  g_mutex_unlock (&src->lock);
-  return s;
-}
-
-static void
-gst_gl_readback_src_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstGLReadbackSrc *src = GST_GL_READBACK_SRC (object);
-
-  GST_OBJECT_LOCK (src);
-  switch (prop_id) {
-    case PROP_MODE:
-      src->mode = g_value_get_enum (value);
-      break;
-    case PROP_RING_SIZE:
-      src->ring_size = g_value_get_uint (value);
-      break;
-    case PROP_FLIP:
-      g_mutex_lock (&src->lock);
-      src->flip = g_value_get_boolean (value);
-      g_mutex_unlock (&src->lock);
-      break;
-    case PROP_FENCE_TIMEOUT:
-      g_mutex_lock (&src->lock);
-      src->fence_timeout_ms = g_value_get_uint (value);
-      g_mutex_unlock (&src->lock);
-      break;
-    case PROP_FRAMERATE:
-      src->fps_n = gst_value_get_fraction_numerator (value);
-      src->fps_d = gst_value_get_fraction_denominator (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  GST_OBJECT_UNLOCK (src);
-}
-
-static void
-gst_gl_readback_src_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
-{
-  GstGLReadbackSrc *src = GST_GL_READBACK_SRC (object);
-
-  switch (prop_id) {
-    case PROP_MODE:
-      GST_OBJECT_LOCK (src);
-      g_value_set_enum (value, src->mode);
-      GST_OBJECT_UNLOCK (src);
-      break;
-    case PROP_RING_SIZE:
-      GST_OBJECT_LOCK (src);
-      g_value_set_uint (value, src->ring_size);
-      GST_OBJECT_UNLOCK (src);
-      break;
-    case PROP_FLIP:
-      g_mutex_lock (&src->lock);
-      g_value_set_boolean (value, src->flip);
-      g_mutex_unlock (&src->lock);
-      break;
-    case PROP_FENCE_TIMEOUT:
-      g_mutex_lock (&src->lock);
-      g_value_set_uint (value, src->fence_timeout_ms);
-      g_mutex_unlock (&src->lock);
-      break;
-    case PROP_FRAMERATE:
-      GST_OBJECT_LOCK (src);
-      gst_value_set_fraction (value, src->fps_n, src->fps_d);
-      GST_OBJECT_UNLOCK (src);
-      break;
-    case PROP_CONTEXT:
-      GST_OBJECT_LOCK (src);
-      g_value_set_object (value, src->context);
-      GST_OBJECT_UNLOCK (src);
-      break;
-    case PROP_STATS:
-      g_value_take_boxed (value, stats_new (src));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
-gst_gl_readback_src_finalize (GObject * object)
-{
-  GstGLReadbackSrc *src = GST_GL_READBACK_SRC (object);
-
-  gst_clear_object (&src->other_context);
-  gst_clear_object (&src->display);
-  g_mutex_clear (&src->lock);
-  g_cond_clear (&src->cond);
-  G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
-gst_gl_readback_src_class_init (GstGLReadbackSrcClass * klass)
-{
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstBaseSrcClass *bsrc_class = GST_BASE_SRC_CLASS (klass);
-  GstPushSrcClass *psrc_class = GST_PUSH_SRC_CLASS (klass);
-
-  GST_DEBUG_CATEGORY_INIT (gst_gl_readback_src_debug, "glreadbacksrc", 0,
-      "OpenGL framebuffer readback source");
-
-  gobject_class->set_property = gst_gl_readback_src_set_property;
-  gobject_class->get_property = gst_gl_readback_src_get_property;
-  gobject_class->finalize = gst_gl_readback_src_finalize;
-
-  /**
-   * GstGLReadbackSrc:mode:
-   *
-   * Where frames come from: the element's built-in animated scene, rendered
-   * in a GL context of its own at the negotiated rate (for gst-launch and
-   * tests), or the application's "submit-fbo" / "submit-texture" calls.
-   */
-  g_object_class_install_property (gobject_class, PROP_MODE,
-      g_param_spec_enum ("mode", "Mode", "Where frames come from",
-          GST_TYPE_GL_READBACK_SRC_MODE, DEFAULT_MODE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
-  /**
-   * GstGLReadbackSrc:ring-size:
-   *
-   * Frames in flight between the render loop and the pipeline (pixel
-   * buffer objects, or textures for GL-memory output). Two is the least
-   * that never makes the render loop wait; more only help when the
-   * pipeline's reads are bursty.
-   */
-  g_object_class_install_property (gobject_class, PROP_RING_SIZE,
-      g_param_spec_uint ("ring-size", "Ring size",
-          "Frames in flight between the render loop and the pipeline",
-          MIN_RING_SIZE, MAX_RING_SIZE, DEFAULT_RING_SIZE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
-  /**
-   * GstGLReadbackSrc:flip:
-   *
-   * The submitted framebuffer has GL's bottom-up rows (TRUE, the usual
-   * case); FALSE when the application already draws upside down (a
-   * y-inverted projection), so that rows are taken as they are.
-   */
-  g_object_class_install_property (gobject_class, PROP_FLIP,
-      g_param_spec_boolean ("flip", "Flip",
-          "Turn GL's bottom-up rows into top-down ones (during the copy that "
-          "is made anyway)", DEFAULT_FLIP,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_FENCE_TIMEOUT,
-      g_param_spec_uint ("fence-timeout", "Fence timeout",
-          "Milliseconds to wait for a frame's GPU work before an error (a "
-          "lost or hung context)", 1, G_MAXUINT / 1000, DEFAULT_FENCE_TIMEOUT,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstGLReadbackSrc:framerate:
-   *
-   * The rate advertised in the caps in mode=app (0/1: variable, frames
-   * come when the application submits them). mode=scene uses the
-   * negotiated rate (30/1 unless downstream asks otherwise).
-   */
-  g_object_class_install_property (gobject_class, PROP_FRAMERATE,
-      gst_param_spec_fraction ("framerate", "Frame rate",
-          "Frame rate advertised in mode=app (0/1: variable)", 0, 1, 1000, 1,
-          0, 1, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
-  /**
-   * GstGLReadbackSrc:context:
-   *
-   * The element's GL context (from READY to PAUSED on): an application
-   * without a context of its own may render in it, through
-   * gst_gl_context_thread_add(), and submit from there.
-   */
-  g_object_class_install_property (gobject_class, PROP_CONTEXT,
-      g_param_spec_object ("context", "GL context",
-          "The element's OpenGL context (shared with the application's)",
-          GST_TYPE_GL_CONTEXT, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
-          "submitted, pushed, dropped, fence-waits (frames whose GPU work "
-          "was still running when the pipeline wanted them), submit-errors, "
-          "gl-memory", GST_TYPE_STRUCTURE,
-          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-
-  /**
-   * GstGLReadbackSrc::submit-fbo:
-   * @src: the element
-   * @fbo: a framebuffer object of the current context (0: the default
-   *   framebuffer), its colour attachment 0 / read buffer holding the frame
-   * @width: the frame's width
-   * @height: the frame's height
-   *
-   * Hands over a frame. Call from the render thread with the context the
-   * frame was drawn in current (a context shared with the element's). Only
-   * queues GPU work and returns: the framebuffer may be drawn over at once.
-   * Bindings and pack state the call touches are restored.
-   *
-   * Returns: %TRUE if the frame was queued (or dropped because the pipeline
-   * is behind); %FALSE on an error, also posted as a warning once.
-   */
-  signals[SIGNAL_SUBMIT_FBO] = g_signal_new_class_handler ("submit-fbo",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
-      G_CALLBACK (gst_gl_readback_src_submit_fbo), NULL, NULL, NULL,
-      G_TYPE_BOOLEAN, 3, G_TYPE_UINT, G_TYPE_INT, G_TYPE_INT);
-  /**
-   * GstGLReadbackSrc::submit-texture:
-   * @src: the element
-   * @texture: a 2D RGBA texture of the current context's share group
-   * @width: the frame's width
-   * @height: the frame's height
-   *
-   * Like #GstGLReadbackSrc::submit-fbo, for a frame in a texture.
-   */
-  signals[SIGNAL_SUBMIT_TEXTURE] =
-      g_signal_new_class_handler ("submit-texture", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
-      G_CALLBACK (gst_gl_readback_src_submit_texture), NULL, NULL, NULL,
-      G_TYPE_BOOLEAN, 3, G_TYPE_UINT, G_TYPE_INT, G_TYPE_INT);
-
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class,
-      "OpenGL framebuffer readback source", "Source/Video",
-      "Streams an application's OpenGL framebuffer: asynchronous readback "
-      "through a ring of pixel buffer objects and fences, or GL memory",
-      "gst-vizstream developers");
-  element_class->set_context = gst_gl_readback_src_set_context;
-
-  bsrc_class->start = gst_gl_readback_src_start;
-  bsrc_class->stop = gst_gl_readback_src_stop;
-  bsrc_class->unlock = gst_gl_readback_src_unlock;
-  bsrc_class->unlock_stop = gst_gl_readback_src_unlock_stop;
-  bsrc_class->negotiate = gst_gl_readback_src_negotiate;
-  bsrc_class->fixate = gst_gl_readback_src_fixate;
-  bsrc_class->set_caps = gst_gl_readback_src_set_caps;
-  bsrc_class->decide_allocation = gst_gl_readback_src_decide_allocation;
-  bsrc_class->query = gst_gl_readback_src_query;
-  psrc_class->create = gst_gl_readback_src_create;
-
-  gst_type_mark_as_plugin_api (GST_TYPE_GL_READBACK_SRC_MODE, 0);
-}
-
-static void
-gst_gl_readback_src_init (GstGLReadbackSrc * src)
-{
-  g_mutex_init (&src->lock);
-  g_cond_init (&src->cond);
-  src->mode = DEFAULT_MODE;
-  src->ring_size = DEFAULT_RING_SIZE;
-  src->flip = DEFAULT_FLIP;
-  src->fence_timeout_ms = DEFAULT_FENCE_TIMEOUT;
-  src->fps_n = 0;
-  src->fps_d = 1;
-  gst_base_src_set_live (GST_BASE_SRC (src), TRUE);
-  gst_base_src_set_format (GST_BASE_SRC (src), GST_FORMAT_TIME);
 }

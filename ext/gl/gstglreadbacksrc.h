@@ -3,14 +3,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#ifndef GST_GL_READBACK_SRC_H
-#define GST_GL_READBACK_SRC_H
+#pragma once
 
-#include <gst/gst.h>
 #include <gst/base/gstpushsrc.h>
-#include <gst/video/video.h>
-#include <gst/gl/gl.h>
-#include <gst/gl/gstglfuncs.h>
 
 G_BEGIN_DECLS
 
@@ -18,13 +13,11 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GstGLReadbackSrc, gst_gl_readback_src, GST,
     GL_READBACK_SRC, GstPushSrc);
 
+/* The "mode" property (registered as "GstGLReadbackSrcMode"). */
 typedef enum
 {
   GST_GL_READBACK_SRC_MODE_SCENE = 0,   /* the element's own animated scene */
   GST_GL_READBACK_SRC_MODE_APP = 1,     /* frames handed over by the app */
 } GstGLReadbackSrcMode;
 
-GST_ELEMENT_REGISTER_DECLARE (glreadbacksrc);
-
 G_END_DECLS
-#endif

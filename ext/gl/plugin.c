@@ -7,7 +7,7 @@
 #include "config.h"
 #endif
 
-#include "gstglreadbacksrc.h"
+#include "gstvizstreamglelements.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)

@@ -223,6 +223,38 @@ GST_START_TEST (test_scene_gl_memory_passthrough)
 
 GST_END_TEST;
 
+/* Stopped and started again and again (a server restarting its pipeline):
+ * each run's scene context is a new one, and frames keep coming. */
+GST_START_TEST (test_scene_restarts)
+{
+  GstElement *pipe = gst_parse_launch ("glreadbacksrc name=s ! "
+      "video/x-raw,format=RGBA,width=160,height=120,framerate=60/1 ! "
+      "appsink name=k sync=false", NULL);
+  GstElement *s = gst_bin_get_by_name (GST_BIN (pipe), "s");
+  GstElement *k = gst_bin_get_by_name (GST_BIN (pipe), "k");
+
+  for (gint run = 0; run < 6; run++) {
+    GstSample *sample;
+
+    fail_unless (gst_element_set_state (pipe, GST_STATE_PLAYING) !=
+        GST_STATE_CHANGE_FAILURE);
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (k),
+        slack (5) * GST_SECOND);
+    fail_unless (sample != NULL, "no frame in run %d", run);
+    check_buffer (gst_sample_get_buffer (sample),
+        gst_sample_get_caps (sample));
+    gst_sample_unref (sample);
+    fail_unless_equals_uint64 (stat (s, "submit-errors"), 0);
+    fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  gst_object_unref (k);
+  gst_object_unref (s);
+  gst_object_unref (pipe);
+}
+
+GST_END_TEST;
+
 /* ---- an application's context ---- */
 
 typedef struct
@@ -1051,6 +1083,7 @@ glreadbacksrc_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_scene_system_memory);
   tcase_add_test (tc, test_scene_gl_memory_passthrough);
+  tcase_add_test (tc, test_scene_restarts);
   suite_add_tcase (s, ta);
   tcase_add_test (ta, test_app_fbo_shared_context);
   tcase_add_test (ta, test_app_texture);
