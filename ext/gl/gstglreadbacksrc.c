@@ -404,18 +404,20 @@ gst_gl_readback_src_class_init (GstGLReadbackSrcClass * klass)
       "Streams an application's OpenGL framebuffer: asynchronous readback "
       "through a ring of pixel buffer objects and fences, or GL memory",
       "gst-vizstream developers");
-  element_class->set_context = gst_gl_readback_src_set_context;
+  element_class->set_context =
+      GST_DEBUG_FUNCPTR (gst_gl_readback_src_set_context);
 
-  bsrc_class->start = gst_gl_readback_src_start;
-  bsrc_class->stop = gst_gl_readback_src_stop;
-  bsrc_class->unlock = gst_gl_readback_src_unlock;
-  bsrc_class->unlock_stop = gst_gl_readback_src_unlock_stop;
-  bsrc_class->negotiate = gst_gl_readback_src_negotiate;
-  bsrc_class->fixate = gst_gl_readback_src_fixate;
-  bsrc_class->set_caps = gst_gl_readback_src_set_caps;
-  bsrc_class->decide_allocation = gst_gl_readback_src_decide_allocation;
-  bsrc_class->query = gst_gl_readback_src_query;
-  psrc_class->create = gst_gl_readback_src_create;
+  bsrc_class->start = GST_DEBUG_FUNCPTR (gst_gl_readback_src_start);
+  bsrc_class->stop = GST_DEBUG_FUNCPTR (gst_gl_readback_src_stop);
+  bsrc_class->unlock = GST_DEBUG_FUNCPTR (gst_gl_readback_src_unlock);
+  bsrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_gl_readback_src_unlock_stop);
+  bsrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_gl_readback_src_negotiate);
+  bsrc_class->fixate = GST_DEBUG_FUNCPTR (gst_gl_readback_src_fixate);
+  bsrc_class->set_caps = GST_DEBUG_FUNCPTR (gst_gl_readback_src_set_caps);
+  bsrc_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_gl_readback_src_decide_allocation);
+  bsrc_class->query = GST_DEBUG_FUNCPTR (gst_gl_readback_src_query);
+  psrc_class->create = GST_DEBUG_FUNCPTR (gst_gl_readback_src_create);
 
   gst_type_mark_as_plugin_api (GST_TYPE_GL_READBACK_SRC_MODE, 0);
 }

@@ -13,9 +13,13 @@ G_BEGIN_DECLS
  * renderer-timestamp (guint64, the renderer's own ns). */
 #define VIZSTREAM_FRAME_META_NAME "VizStreamFrameMeta"
 
+GST_ELEMENT_REGISTER_DECLARE (shmframesrc);
+GST_ELEMENT_REGISTER_DECLARE (interactsink);
+
+/* Registers what every element needs (the frame meta) once. */
 void vizstream_element_init (GstPlugin * plugin);
 
-/* Shared by the elements (gstvizstreamcommon.c). */
+/* ---- shared by the elements, private to the plugin ---- */
 
 /* The "segment" property's spec. */
 GParamSpec *vizstream_param_spec_segment (void);
@@ -27,8 +31,5 @@ gchar *vizstream_take_segment_name (GstElement * element,
  * or *flushing; FALSE when flushing. */
 gboolean vizstream_sleep_until (GstObject * object, GCond * cond,
     const gboolean * flushing, gint64 end_us);
-
-GST_ELEMENT_REGISTER_DECLARE (shmframesrc);
-GST_ELEMENT_REGISTER_DECLARE (interactsink);
 
 G_END_DECLS

@@ -4,7 +4,10 @@
  * The pattern (the element's scene, and what the tests draw as the
  * "application"): frame n has background (3n mod 256, 64, 160), a white
  * bar w/16 wide at x = 8n mod w, a red block at rows 8..8+h/8, columns
- * 0..w/8, and n's 32 bits in rows 0..7 (block i*w/32.., white = 1). */
+ * 0..w/8, and n's 32 bits in rows 0..7 (block i*w/32.., white = 1).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/app/gstappsink.h>
