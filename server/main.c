@@ -1,4 +1,5 @@
-/* vizstream-server: see vs-server.c.
+/* vizstream-server: the program. Everything is in the server library
+ * (docs/architecture.md); vs-embed.h is its one public header.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -6,7 +7,7 @@
 #include "config.h"
 #endif
 
-#include "vs-server.h"
+#include "vs-embed.h"
 
 int
 main (int argc, char **argv)

@@ -1,6 +1,13 @@
-/* Parsing of the signalling messages pages send (vs-signal.h). json-glib's
- * accessors complain (g_critical) when a member has another type than
- * asked; here every member is checked before it is read. */
+/* vizstream-server: parsing of the messages pages send (vs-signal.h).
+ * json-glib's accessors complain (g_critical) when a member has another
+ * type than asked; here every member is checked before it is read.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include "vs-signal.h"
 
 #include <string.h>
@@ -43,17 +50,101 @@ get_int (JsonObject * o, const gchar * name, gint64 * v)
   return TRUE;
 }
 
-gboolean
-vs_signal_parse (const gchar * text, gsize len, VsSignal * out,
+static gboolean
+invalid (GError ** error, const gchar * message)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, message);
+  return FALSE;
+}
+
+/* The "vizstream" data channel: timing on/off, ping, keyframe. */
+static gboolean
+parse_channel (JsonObject * o, const gchar * type, VsSignal * out,
     GError ** error)
+{
+  JsonNode *n;
+
+  if (g_str_equal (type, "timing")) {
+    out->type = VS_SIGNAL_TIMING;
+    if (member (o, "on", G_TYPE_BOOLEAN, &n))
+      out->on = json_node_get_boolean (n);
+  } else if (g_str_equal (type, "ping")) {
+    out->type = VS_SIGNAL_PING;
+    if (member (o, "t", G_TYPE_DOUBLE, &n))
+      out->t = json_node_get_double (n);
+  } else if (g_str_equal (type, "keyframe")) {
+    out->type = VS_SIGNAL_KEYFRAME;
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "unknown message type '%.40s'", type);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_websocket (JsonObject * o, const gchar * type, gboolean testing,
+    VsSignal * out, GError ** error)
+{
+  JsonNode *n;
+  gint64 i;
+
+  if (g_str_equal (type, "hello")) {
+    out->type = VS_SIGNAL_HELLO;
+    out->token = get_string (o, "token");
+    out->transport = get_string (o, "transport");
+    if (member (o, "view_only", G_TYPE_BOOLEAN, &n))
+      out->view_only = json_node_get_boolean (n);
+    if (!out->transport)
+      out->transport = g_strdup ("webrtc");
+    if (!g_str_equal (out->transport, "webrtc")
+        && !g_str_equal (out->transport, "ws")
+        && !g_str_equal (out->transport, "mjpeg"))
+      return invalid (error, "hello: transport is webrtc, ws or mjpeg");
+  } else if (g_str_equal (type, "answer")) {
+    out->type = VS_SIGNAL_ANSWER;
+    if (!(out->sdp = get_string (o, "sdp")))
+      return invalid (error, "answer: no sdp");
+  } else if (g_str_equal (type, "ice")) {
+    out->type = VS_SIGNAL_ICE;
+    out->candidate = get_string (o, "candidate");
+    if (!out->candidate || !get_int (o, "sdpMLineIndex", &i) || i < 0
+        || i > 16 || strlen (out->candidate) > MAX_CANDIDATE)
+      return invalid (error, "ice: wants candidate and sdpMLineIndex");
+    out->mline = (guint) i;
+  } else if (g_str_equal (type, "ping")) {
+    out->type = VS_SIGNAL_PING;
+    if (member (o, "t", G_TYPE_DOUBLE, &n))
+      out->t = json_node_get_double (n);
+  } else if (g_str_equal (type, "ack")) {
+    out->type = VS_SIGNAL_ACK;
+    if (!get_int (o, "n", &i) || i < 0 || i > G_MAXUINT32)
+      return invalid (error, "ack: wants n");
+    out->n = (guint32) i;
+  } else if (g_str_equal (type, "input")) {
+    out->type = VS_SIGNAL_INPUT;
+    if (!(out->data = get_string (o, "data")))
+      return invalid (error, "input: wants data");
+  } else if (testing && g_str_equal (type, "test_error")) {
+    out->type = VS_SIGNAL_TEST_ERROR;
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "unknown message type '%.40s'", type);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+vs_signal_parse (const gchar * text, gsize len, VsSignalSource source,
+    VsSignal * out, GError ** error)
 {
   JsonParser *parser = json_parser_new_immutable ();
   GError *err = NULL;
-  JsonNode *root, *n;
+  JsonNode *root;
   JsonObject *o;
   gchar *type = NULL;
   gboolean ok = FALSE;
-  gint64 i;
 
   memset (out, 0, sizeof *out);
   if (len > G_MAXSSIZE || !json_parser_load_from_data (parser, text,
@@ -71,63 +162,11 @@ vs_signal_parse (const gchar * text, gsize len, VsSignal * out,
     goto out;
   }
   o = json_node_get_object (root);
-  if (g_str_equal (type, "hello")) {
-    out->type = VS_SIGNAL_HELLO;
-    out->token = get_string (o, "token");
-    out->transport = get_string (o, "transport");
-    if (member (o, "view_only", G_TYPE_BOOLEAN, &n))
-      out->view_only = json_node_get_boolean (n);
-    if (!out->transport)
-      out->transport = g_strdup ("webrtc");
-    if (!g_str_equal (out->transport, "webrtc")
-        && !g_str_equal (out->transport, "ws")
-        && !g_str_equal (out->transport, "mjpeg")) {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-          "hello: transport is webrtc, ws or mjpeg");
-      goto out;
-    }
-  } else if (g_str_equal (type, "answer")) {
-    out->type = VS_SIGNAL_ANSWER;
-    if (!(out->sdp = get_string (o, "sdp"))) {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-          "answer: no sdp");
-      goto out;
-    }
-  } else if (g_str_equal (type, "ice")) {
-    out->type = VS_SIGNAL_ICE;
-    out->candidate = get_string (o, "candidate");
-    if (!out->candidate || !get_int (o, "sdpMLineIndex", &i) || i < 0
-        || i > 16 || strlen (out->candidate) > MAX_CANDIDATE) {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-          "ice: wants candidate and sdpMLineIndex");
-      goto out;
-    }
-    out->mline = (guint) i;
-  } else if (g_str_equal (type, "ping")) {
-    out->type = VS_SIGNAL_PING;
-    if (member (o, "t", G_TYPE_DOUBLE, &n))
-      out->t = json_node_get_double (n);
-  } else if (g_str_equal (type, "ack")) {
-    out->type = VS_SIGNAL_ACK;
-    if (!get_int (o, "n", &i) || i < 0 || i > G_MAXUINT32) {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-          "ack: wants n");
-      goto out;
-    }
-    out->n = (guint32) i;
-  } else if (g_str_equal (type, "input")) {
-    out->type = VS_SIGNAL_INPUT;
-    if (!(out->data = get_string (o, "data"))) {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-          "input: wants data");
-      goto out;
-    }
-  } else {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-        "unknown message type '%.40s'", type);
-    goto out;
-  }
-  ok = TRUE;
+  if (source == VS_SIGNAL_FROM_CHANNEL)
+    ok = parse_channel (o, type, out, error);
+  else
+    ok = parse_websocket (o, type, source == VS_SIGNAL_FROM_WEBSOCKET_TESTING,
+        out, error);
 out:
   if (!ok)
     vs_signal_clear (out);
@@ -145,4 +184,16 @@ vs_signal_clear (VsSignal * s)
   g_free (s->candidate);
   g_free (s->data);
   memset (s, 0, sizeof *s);
+}
+
+gchar *
+vs_signal_pong (gdouble t, gdouble server_ms)
+{
+  gchar a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* Locale-independent: a page parses this. */
+  g_ascii_formatd (a, sizeof a, "%.3f", t);
+  g_ascii_formatd (b, sizeof b, "%.3f", server_ms);
+  return g_strdup_printf ("{\"type\":\"pong\",\"t\":%s,\"server_ms\":%s}",
+      a, b);
 }

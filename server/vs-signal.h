@@ -1,8 +1,13 @@
-/* The signalling messages a page may send (docs/server.md), parsed and
- * type-checked in one place: what another party wrote never reaches the
- * server as anything but a VsSignal or an error for that page. */
-#ifndef VS_SIGNAL_H
-#define VS_SIGNAL_H
+/* vizstream-server: every message the server parses from a page, and the
+ * few it builds (docs/server.md, "Signalling").
+ *
+ * Parsed and type-checked in one place: what another party wrote never
+ * reaches the server as anything but a VsSignal or an error for that
+ * page. Pure: no GStreamer, no connections.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
 
 #include <glib.h>
 
@@ -10,13 +15,28 @@ G_BEGIN_DECLS
 
 typedef enum
 {
+  /* on the WebSocket (/ws) */
   VS_SIGNAL_HELLO,
   VS_SIGNAL_ANSWER,
   VS_SIGNAL_ICE,
-  VS_SIGNAL_PING,
+  VS_SIGNAL_PING,               /* also on the data channel */
   VS_SIGNAL_ACK,
   VS_SIGNAL_INPUT,
+  /* on the "vizstream" data channel */
+  VS_SIGNAL_TIMING,
+  VS_SIGNAL_KEYFRAME,
+  /* on the WebSocket, only with VIZSTREAM_TEST_HOOKS=1 */
+  VS_SIGNAL_TEST_ERROR,
+  VS_SIGNAL_LAST = VS_SIGNAL_TEST_ERROR
 } VsSignalType;
+
+/* Where a message came from: each place takes its own messages. */
+typedef enum
+{
+  VS_SIGNAL_FROM_WEBSOCKET,
+  VS_SIGNAL_FROM_CHANNEL,
+  VS_SIGNAL_FROM_WEBSOCKET_TESTING      /* also test_error */
+} VsSignalSource;
 
 typedef struct
 {
@@ -27,15 +47,18 @@ typedef struct
   gchar *sdp;                   /* answer */
   gchar *candidate;             /* ice ("" ends gathering) */
   guint mline;                  /* ice, 0..16 */
-  gdouble t;                    /* ping */
+  gdouble t;                    /* ping: the page's clock, ms */
   guint32 n;                    /* ack */
   gchar *data;                  /* input: event JSON text */
+  gboolean on;                  /* timing */
 } VsSignal;
 
 /* FALSE with a message meant for the page that sent it. */
-gboolean vs_signal_parse (const gchar * text, gsize len, VsSignal * out,
-    GError ** error);
+gboolean vs_signal_parse (const gchar * text, gsize len,
+    VsSignalSource source, VsSignal * out, GError ** error);
 void vs_signal_clear (VsSignal * s);
 
+/* The answer to a ping: {"type":"pong","t":T,"server_ms":NOW}. */
+gchar *vs_signal_pong (gdouble t, gdouble server_ms);
+
 G_END_DECLS
-#endif

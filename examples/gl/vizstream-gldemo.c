@@ -14,8 +14,8 @@
  *      "submit-fbo" (fbo, width, height) with its context current; the call
  *      queues an asynchronous readback and returns at once;
  *   4. apply the events the viewers send back (here they arrive as JSON
- *      through the embedded server and are parsed with libvizstream's
- *      vz_events_from_json, the same parser interactsink uses).
+ *      through the embedded server, which parsed and filtered them, as
+ *      interactsink does).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -32,7 +32,7 @@
 
 #include "egl-headless.h"
 #include "glscene.h"
-#include "vs-server.h"
+#include "vs-embed.h"
 
 typedef struct
 {
@@ -47,33 +47,25 @@ typedef struct
 
   GMutex lock;                  /* events from the main loop */
   GArray *events;               /* VzEvent */
-  guint64 input_errors;
 } App;
 
-/* The embedded server's main loop: a controlling viewer's input. */
-static gboolean
-on_input (guint viewer_id, const gchar * text, gsize len, gpointer data)
+/* The embedded server's main loop: a controlling viewer's events, parsed
+ * and filtered by the server's input policy. */
+static void
+on_input (guint viewer_id, const VzEvent * events, gsize n, gpointer data)
 {
   App *app = data;
-  VzEvent ev[64];
-  VzJsonResult res;
-  size_t n;
 
-  /* VZ_OK or an error; what was stored is counted in res.events */
-  if (vz_events_from_json (text, len, ev, G_N_ELEMENTS (ev), &res) != VZ_OK)
-    return FALSE;
-  n = res.events;
   g_mutex_lock (&app->lock);
-  for (size_t i = 0; i < n; i++) {
+  for (gsize i = 0; i < n; i++) {
+    VzEvent ev = events[i];
     /* the page sends coordinates normalized to 0..1: to frame pixels */
-    ev[i].x *= app->width;
-    ev[i].y *= app->height;
-    ev[i].viewer_id = viewer_id;
-    g_array_append_val (app->events, ev[i]);
+    ev.x *= app->width;
+    ev.y *= app->height;
+    ev.viewer_id = viewer_id;
+    g_array_append_val (app->events, ev);
   }
-  app->input_errors += res.invalid + res.malformed + res.overflow;
   g_mutex_unlock (&app->lock);
-  return TRUE;
 }
 
 typedef struct

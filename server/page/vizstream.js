@@ -415,6 +415,9 @@
     return state.role === 'control' && channelOpen();
   }
 
+  // For tests and debugging: a signalling message as it is.
+  state.sendSignal = (obj) => send(obj);
+
   // For tests and debugging: send whatever the role (the server decides).
   state.forceSend = (ev) => {
     if (!channelOpen()) return false;

@@ -10,6 +10,10 @@ import unittest
 BUILD = os.environ.get("VZ_BUILD_ROOT", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 SOURCE = os.environ.get("VZ_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 DEMO = os.path.join(BUILD, "examples", "demo", "vizstream-demo")
+# The server under test: VZ_SERVER_BUILD names another build of it (the
+# ASan + UBSan one, scripts/run-tests.sh) run against this build's plugins.
+SERVER = os.path.join(os.environ.get("VZ_SERVER_BUILD", BUILD), "server",
+                      "vizstream-server")
 TEST_PUBLISHER = os.path.join(BUILD, "tests", "tools", "vz-test-publisher")
 SPECPUB = os.path.join(SOURCE, "tests", "integration", "specpub.py")
 PYTHON = "/usr/bin/python3"

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
 import vztest  # noqa: E402
 
-SERVER = os.path.join(vztest.BUILD, "server", "vizstream-server")
+SERVER = vztest.SERVER
 NGINX = os.path.join(vztest.SOURCE, "scripts", "nginx-rtmp.sh")
 W, H = 640, 360
 

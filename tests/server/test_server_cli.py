@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
 import vztest  # noqa: E402
 
-SERVER = os.path.join(vztest.BUILD, "server", "vizstream-server")
+SERVER = vztest.SERVER
 
 
 class ServerCliTest(vztest.ProcessTestCase):

@@ -1,0 +1,133 @@
+/* vizstream-server: adaptation to the link (vs-adapt.h).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "vs-adapt.h"
+
+#include <gst/gst.h>
+
+guint
+vs_adapt_step (VsLinkStats * link, guint current)
+{
+  gdouble target = current;
+
+  if (link->loss > 0.10 || link->delay_trend > 2.0) {
+    /* Multiplicative decrease to what actually arrived. */
+    gdouble got = link->recv_kbps > 0 ? link->recv_kbps : current;
+    target = MIN (current * (1.0 - 0.5 * MIN (link->loss, 0.5)), got * 0.85);
+    link->bad_ticks++;
+    link->good_ticks = 0;
+  } else if (link->loss > 0.02) {
+    link->bad_ticks++;
+    link->good_ticks = 0;
+  } else {
+    link->good_ticks++;
+    link->bad_ticks = 0;
+    /* Up only while what we send actually gets through. */
+    if (link->good_ticks >= 2)
+      target = current * 1.08 + 20;
+  }
+  return (guint) target;
+}
+
+void
+vs_adapt_ladder (const VsLadder * ladder, guint kbps, gdouble * scale,
+    guint * fps)
+{
+  static const gdouble scales[] = { 1.0, 0.75, 0.5, 0.375, 0.25 };
+  gdouble sw = MAX (1, ladder->src_width);
+  gdouble sh = MAX (1, ladder->src_height);
+  guint f = ladder->max_fps;
+
+  if (kbps < 250)
+    f = MIN (f, 10);
+  else if (kbps < 500)
+    f = MIN (f, 15);
+  else if (kbps < 900)
+    f = MIN (f, 24);
+  *fps = MAX (f, 1);
+  *scale = scales[G_N_ELEMENTS (scales) - 1];
+  for (gsize i = 0; i < G_N_ELEMENTS (scales); i++) {
+    gdouble px = sw * scales[i] * sh * scales[i] * *fps;
+    if (kbps * 1000.0 / px >= ladder->bits_per_pixel) {
+      *scale = scales[i];
+      break;
+    }
+  }
+  if (ladder->max_scale > 0)
+    *scale = MIN (*scale, ladder->max_scale);
+}
+
+gboolean
+vs_adapt_scale_vote (VsScaleVote * vote, gdouble current, gdouble wanted,
+    gint64 now_us)
+{
+  if (wanted == current) {
+    vote->votes = 0;
+    return FALSE;
+  }
+  if (wanted != vote->pending) {
+    vote->pending = wanted;
+    vote->votes = 0;
+  }
+  vote->votes++;
+  if (vote->votes < (wanted < current ? 2 : 3)
+      || now_us - vote->last_change_us < 4 * G_TIME_SPAN_SECOND)
+    return FALSE;
+  vote->votes = 0;
+  vote->last_change_us = now_us;
+  return TRUE;
+}
+
+void
+vs_adapt_decide (VsLegAdapt * leg, const VsAdaptInput * in,
+    VsAdaptDecision * out)
+{
+  VsLinkStats *link = &leg->link;
+  guint kbps;
+
+  out->to_main = out->to_low = FALSE;
+  out->steer_main_kbps = out->steer_low_kbps = 0;
+  if (in->steers) {
+    /* The controlling viewer steers the main encode. */
+    out->to_main = in->on_low;
+    kbps = vs_adapt_step (link, in->main_kbps);
+    out->steer_main_kbps = MAX (1, kbps);
+  } else if (!in->on_low) {
+    vs_adapt_step (link, in->main_kbps);
+    /* Cannot keep up with the main encode for 3 s: the lower one. */
+    if (link->bad_ticks >= 3) {
+      out->to_low = TRUE;
+      leg->low_since_us = in->now_us;
+      link->bad_ticks = link->good_ticks = 0;
+    }
+  } else {
+    kbps = vs_adapt_step (link, in->low_kbps);
+    if (in->low_users == 1)
+      out->steer_low_kbps = MAX (1, kbps);
+    /* Clean for a while: try the main encode again (waiting longer each
+     * time it did not work out). */
+    if (link->good_ticks >= 10 && in->now_us - leg->low_since_us >
+        (gint64) (10 + 10 * leg->low_backoff) * G_TIME_SPAN_SECOND) {
+      leg->low_backoff = MIN (leg->low_backoff + 1, 6);
+      out->to_main = TRUE;
+      link->bad_ticks = link->good_ticks = 0;
+    }
+  }
+}
+
+gboolean
+vs_rate_cap_pass (guint64 * next, guint64 pts, guint fps)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return TRUE;
+  if (GST_CLOCK_TIME_IS_VALID (*next) && pts < *next
+      && *next - pts < GST_SECOND)
+    return FALSE;
+  *next = pts + (GstClockTime) (GST_SECOND / MAX (fps, 1) * 0.8);
+  return TRUE;
+}

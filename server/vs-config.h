@@ -1,0 +1,77 @@
+/* vizstream-server: options (the option table, defaults, validation).
+ *
+ * The lowest module of the server: it calls nothing of the others.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include "vs-embed.h"
+
+G_BEGIN_DECLS
+
+typedef enum { VS_CODEC_H264, VS_CODEC_VP8 } VsCodec;
+
+typedef enum
+{
+  VS_CONTROL_FIRST,             /* the oldest viewer (or a token holder) */
+  VS_CONTROL_ALL,               /* everybody */
+  VS_CONTROL_TOKEN,             /* token holders only (implied by --token) */
+  VS_CONTROL_NONE               /* nobody: a broadcast */
+} VsControlPolicy;
+
+/* Every setting, validated; read-only once the server runs. */
+typedef struct
+{
+  const VsEmbed *embed;
+  gchar *segment;
+  gchar *pipeline_desc;         /* --pipeline: replaces shmframesrc */
+  gchar *bind;
+  guint port;
+  VsCodec codec;
+  gchar *encoder;               /* --encoder: element name, or NULL = pick */
+  guint bitrate;                /* start, kbit/s */
+  guint min_bitrate, max_bitrate;
+  guint max_fps;
+  guint max_width, max_height;  /* 0 = the renderer's size */
+  gchar *stun;
+  gchar **turn;
+  gchar **ice_addresses;
+  gchar *token;
+  VsControlPolicy control;
+  gchar **origins;              /* extra allowed WebSocket origins */
+  guint max_viewers;
+  guint max_message;            /* bytes, signalling and data channel */
+  guint negotiation_timeout;    /* seconds */
+  gboolean allow_resize;
+  gboolean adapt;               /* the bitrate controller */
+  gboolean quiet;
+  gchar *profile;
+  gchar **rtmp;                 /* --rtmp URLs */
+  guint rtmp_bitrate;           /* kbit/s */
+  guint rtmp_key_interval;      /* seconds */
+  guint mjpeg_quality;
+  guint mjpeg_fps;
+  guint max_input_rate;         /* input messages per second per viewer */
+  gboolean test_hooks;          /* VIZSTREAM_TEST_HOOKS=1: tests only */
+} VsConfig;
+
+typedef enum
+{
+  VS_CONFIG_RUN,                /* valid: start the server */
+  VS_CONFIG_EXIT,               /* --version printed: exit 0 */
+  VS_CONFIG_BAD                 /* error set: exit 2 */
+} VsConfigResult;
+
+/* Parses the command line (argv is not modified; GStreamer's own options
+ * are taken too) into cfg, with defaults and every check. On
+ * VS_CONFIG_BAD, error says what the user should change. */
+VsConfigResult vs_config_parse (VsConfig * cfg, gint argc,
+    const gchar * const *argv, const VsEmbed * embed, GError ** error);
+void vs_config_clear (VsConfig * cfg);
+
+/* "2000", "800k", "4M" -> kbit/s (1..100000). */
+gboolean vs_config_parse_kbps (const gchar * s, guint * out);
+
+G_END_DECLS

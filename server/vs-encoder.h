@@ -1,0 +1,37 @@
+/* vizstream-server: encoder selection (the table of known encoders, the
+ * first that works here, made with the settings we use).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include "vs-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const gchar *element;
+  VsCodec codec;
+  const gchar *bitrate_prop;
+  guint bitrate_scale;          /* property units per kbit/s */
+  gboolean hardware;
+  const gchar *settings;        /* "prop=value prop=value" */
+} VsEncoderInfo;
+
+/* --encoder if given and present, else the first of the table for the
+ * codec that works here (hardware ones must encode a test picture). */
+const VsEncoderInfo *vs_encoder_pick (const VsConfig * cfg, GError ** error);
+
+/* A configured encoder: low-latency settings, a key frame at most every
+ * 4 s of max_fps frames, output caps the browsers take. */
+GstElement *vs_encoder_make (const VsEncoderInfo * info, guint max_fps);
+void vs_encoder_set_bitrate (const VsEncoderInfo * info, GstElement * enc,
+    guint kbps);
+/* Raw format the encoder is fed (I420, NV12 for hardware). */
+const gchar *vs_encoder_input_format (const VsEncoderInfo * info);
+/* Caps after the encoder: constrained-baseline H.264 or VP8. */
+GstCaps *vs_encoder_output_caps (const VsEncoderInfo * info);
+
+G_END_DECLS

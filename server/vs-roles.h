@@ -1,0 +1,27 @@
+/* vizstream-server: who controls the renderer, as a pure function of the
+ * viewers (oldest first) and the policy (docs/server.md, "Control").
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include "vs-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gboolean joined;              /* said hello (and is not closed) */
+  gboolean has_token;
+  gboolean view_only;           /* asked by its page */
+  gboolean controls;            /* out */
+} VsRoleSeat;
+
+/* Fills seats[i].controls; returns the index of the viewer the main
+ * encode follows (the first controller, else the oldest joined viewer),
+ * or -1 when nobody joined. */
+gint vs_roles_assign (VsControlPolicy policy, gboolean token_configured,
+    VsRoleSeat * seats, guint n);
+
+G_END_DECLS

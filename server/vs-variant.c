@@ -1,0 +1,611 @@
+/* vizstream-server: the encodes and their legs (vs-variant.h).
+ *
+ * Threads: the probes run on streaming threads and touch only atomics;
+ * everything else runs on the main loop.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "vs-variant.h"
+
+#include <string.h>
+#include <gst/video/video.h>
+
+#define GST_CAT_DEFAULT vs_debug
+
+struct _VsVariant
+{
+  VsEncodes *encodes;
+  const gchar *name;
+  gboolean low;
+  GstElement *queue, *valve, *convert, *caps, *enc, *enccaps, *tee;
+  gint fps_cap;                 /* atomic: the frame rate cap */
+  guint64 next_pts;             /* the rate probe's (streaming thread) */
+  guint users;
+  /* what the controller asked for */
+  guint bitrate;                /* kbit/s */
+  guint min_bitrate, max_bitrate;
+  gdouble scale;                /* of the source size, 1.0 = as is */
+  guint fps;
+  guint width, height;          /* applied output size (0 = source) */
+  VsScaleVote vote;
+  gint64 last_keyunit_us;
+  guint keyunit_timer;          /* a key frame asked for, to be sent */
+  /* counters: atomics written by the probe, the rest by tick */
+  gint64 frames, bytes;
+  gint64 tick_frames, tick_bytes;
+  gint64 tick_us;
+  gdouble fps_now, kbps_now;
+};
+
+struct _VsEncodes
+{
+  VsMedia *media;
+  const VsConfig *cfg;
+  const VsEncoderInfo *encoder;
+  VsVariant *main, *low;
+};
+
+/* ---- settings ---- */
+
+static void
+variant_set_bitrate (VsVariant * v, guint kbps)
+{
+  kbps = CLAMP (kbps, v->min_bitrate, v->max_bitrate);
+  if (kbps == v->bitrate)
+    return;
+  v->bitrate = kbps;
+  vs_encoder_set_bitrate (v->encodes->encoder, v->enc, kbps);
+}
+
+/* Output size for a scale of the source, within --max-size, even. */
+static void
+variant_size (VsVariant * v, gdouble scale, guint * w, guint * h)
+{
+  const VsConfig *cfg = v->encodes->cfg;
+  guint srcw, srch;
+  gdouble sw, sh, fit = 1.0;
+
+  vs_media_source_size (v->encodes->media, &srcw, &srch);
+  sw = srcw;
+  sh = srch;
+  *w = *h = 0;
+  if (sw <= 0 || sh <= 0)
+    return;
+  if (cfg->max_width && sw * scale > cfg->max_width)
+    fit = MIN (fit, cfg->max_width / (sw * scale));
+  if (cfg->max_height && sh * scale > cfg->max_height)
+    fit = MIN (fit, cfg->max_height / (sh * scale));
+  scale *= fit;
+  if (scale >= 0.999)
+    return;
+  *w = MAX (16, ((guint) (sw * scale)) & ~1u);
+  *h = MAX (16, ((guint) (sh * scale)) & ~1u);
+}
+
+static void
+variant_apply_caps (VsVariant * v)
+{
+  guint w, h;
+  GstCaps *caps;
+
+  variant_size (v, v->scale, &w, &h);
+  caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+      vs_encoder_input_format (v->encodes->encoder), NULL);
+  if (w && h)
+    gst_caps_set_simple (caps, "width", G_TYPE_INT, (gint) w, "height",
+        G_TYPE_INT, (gint) h, NULL);
+  g_object_set (v->caps, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  v->width = w;
+  v->height = h;
+  v->vote.last_change_us = g_get_monotonic_time ();
+  GST_INFO ("variant %s: size %ux%u (scale %.2f)", v->name, w, h, v->scale);
+}
+
+static void
+variant_set_fps (VsVariant * v, guint fps)
+{
+  fps = MAX (1, fps);
+  if (fps == v->fps)
+    return;
+  v->fps = fps;
+  g_atomic_int_set (&v->fps_cap, (gint) fps);
+}
+
+/* The bitrate, and the size and frame rate the ladder gives for it. */
+static void
+variant_steer (VsVariant * v, guint kbps)
+{
+  VsLadder ladder = {
+    .max_fps = v->encodes->cfg->max_fps,
+    .bits_per_pixel = v->encodes->cfg->codec == VS_CODEC_VP8 ? 0.08 : 0.06,
+    .max_scale = v->low ? 0.5 : 1.0,
+  };
+  gdouble scale;
+  guint fps;
+
+  vs_media_source_size (v->encodes->media, &ladder.src_width,
+      &ladder.src_height);
+  variant_set_bitrate (v, kbps);
+  vs_adapt_ladder (&ladder, v->bitrate, &scale, &fps);
+  variant_set_fps (v, fps);
+  if (vs_adapt_scale_vote (&v->vote, v->scale, scale,
+          g_get_monotonic_time ())) {
+    v->scale = scale;
+    variant_apply_caps (v);
+  }
+}
+
+static void
+send_key_unit (VsVariant * v)
+{
+  GstPad *pad = gst_element_get_static_pad (v->enc, "src");
+
+  v->last_keyunit_us = g_get_monotonic_time ();
+  gst_pad_send_event (pad, gst_video_event_new_upstream_force_key_unit
+      (GST_CLOCK_TIME_NONE, TRUE, 0));
+  gst_object_unref (pad);
+}
+
+static gboolean
+key_unit_later (gpointer data)
+{
+  VsVariant *v = data;
+
+  v->keyunit_timer = 0;
+  send_key_unit (v);
+  return G_SOURCE_REMOVE;
+}
+
+/* Several viewers asking at once get one key frame; a request within
+ * 200 ms of the last one is sent when the 200 ms are over, never lost (a
+ * viewer waiting for a key frame drops everything else until then). */
+static void
+variant_request_key (VsVariant * v)
+{
+  gint64 since = g_get_monotonic_time () - v->last_keyunit_us;
+
+  if (since >= 200 * G_TIME_SPAN_MILLISECOND)
+    send_key_unit (v);
+  else if (!v->keyunit_timer)
+    v->keyunit_timer = g_timeout_add (MAX (1,
+            (200 * G_TIME_SPAN_MILLISECOND - since) / 1000), key_unit_later,
+        v);
+}
+
+static void
+variant_use (VsVariant * v, gint delta)
+{
+  v->users += delta;
+  g_object_set (v->valve, "drop", v->users == 0, NULL);
+}
+
+/* ---- probes ---- */
+
+static GstPadProbeReturn
+rate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsVariant *v = data;
+  return vs_rate_cap_pass (&v->next_pts,
+      GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)),
+      (guint) g_atomic_int_get (&v->fps_cap)) ?
+      GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+static GstPadProbeReturn
+count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsVariant *v = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  g_atomic_pointer_add (&v->frames, 1);
+  g_atomic_pointer_add (&v->bytes, (gssize) gst_buffer_get_size (buf));
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+add_probe (GstElement * e, const gchar * pad_name, GstPadProbeCallback cb,
+    gpointer data)
+{
+  GstPad *pad = gst_element_get_static_pad (e, pad_name);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, cb, data, NULL);
+  gst_object_unref (pad);
+}
+
+/* ---- life ---- */
+
+static void
+variant_free (VsVariant * v)
+{
+  if (v->keyunit_timer)
+    g_source_remove (v->keyunit_timer);
+  g_free (v);
+}
+
+static VsVariant *
+variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
+{
+  const VsConfig *cfg = e->cfg;
+  GstElement *pipeline = NULL;
+  VsVariant *v = g_new0 (VsVariant, 1);
+  GstCaps *caps;
+
+  v->encodes = e;
+  v->low = low;
+  v->name = low ? "low" : "main";
+  v->queue = gst_element_factory_make ("queue", NULL);
+  v->valve = gst_element_factory_make ("valve", NULL);
+  v->convert = gst_element_factory_make ("videoconvertscale", NULL);
+  v->caps = gst_element_factory_make ("capsfilter", NULL);
+  v->enc = vs_encoder_make (e->encoder, cfg->max_fps);
+  v->enccaps = gst_element_factory_make ("capsfilter", NULL);
+  v->tee = gst_element_factory_make ("tee", NULL);
+  if (!v->queue || !v->valve || !v->convert || !v->caps || !v->enc
+      || !v->enccaps || !v->tee) {
+    GstElement *els[] = { v->queue, v->valve, v->convert, v->caps, v->enc,
+      v->enccaps, v->tee
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (els); i++)
+      if (els[i])
+        gst_object_unref (gst_object_ref_sink (els[i]));
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "missing GStreamer elements (queue, valve, videoconvertscale, %s): "
+        "run scripts/install-deps.sh", e->encoder->element);
+    variant_free (v);
+    return NULL;
+  }
+  /* Never more than the newest frame waiting for the encoder. */
+  g_object_set (v->queue, "max-size-buffers", 1, "max-size-bytes", 0,
+      "max-size-time", (guint64) 0, "leaky", 2, NULL);
+  g_object_set (v->valve, "drop", TRUE, NULL);
+  v->next_pts = GST_CLOCK_TIME_NONE;
+  g_object_set (v->convert, "n-threads", 2, NULL);
+  caps = vs_encoder_output_caps (e->encoder);
+  g_object_set (v->enccaps, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  g_object_set (v->tee, "allow-not-linked", TRUE, NULL);
+
+  v->min_bitrate = cfg->min_bitrate;
+  if (low) {
+    v->max_bitrate = MAX (cfg->min_bitrate, MIN (cfg->max_bitrate / 4, 600));
+    v->scale = 0.5;
+    variant_set_fps (v, MIN (cfg->max_fps, 15));
+  } else {
+    v->max_bitrate = cfg->max_bitrate;
+    v->scale = 1.0;
+    variant_set_fps (v, cfg->max_fps);
+  }
+  variant_set_bitrate (v, low ? v->max_bitrate : cfg->bitrate);
+  variant_apply_caps (v);
+
+  /* The chain is the pipeline's own: an error in an encode is the
+   * server's, not a viewer's. */
+  pipeline = vs_media_bin (e->media);
+  gst_bin_add_many (GST_BIN (pipeline), v->queue, v->valve, v->convert,
+      v->caps, v->enc, v->enccaps, v->tee, NULL);
+  if (!gst_element_link_many (v->queue, v->valve, v->convert, v->caps,
+          v->enc, v->enccaps, v->tee, NULL)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link the %s encode chain (%s)", v->name, e->encoder->element);
+    return NULL;
+  }
+  add_probe (v->valve, "src", rate_probe, v);
+  add_probe (v->enccaps, "src", count_probe, v);
+  v->tick_us = g_get_monotonic_time ();
+  if (running) {
+    GstElement *chain[] = { v->tee, v->enccaps, v->enc, v->caps, v->convert,
+      v->valve
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (chain); i++)
+      gst_element_sync_state_with_parent (chain[i]);
+  }
+  if (!vs_media_link_raw (e->media, v->queue)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link the source to the %s encode chain", v->name);
+    return NULL;
+  }
+  return v;
+}
+
+VsEncodes *
+vs_encodes_new (VsMedia * media, const VsConfig * cfg, GError ** error)
+{
+  VsEncodes *e = g_new0 (VsEncodes, 1);
+
+  e->media = media;
+  e->cfg = cfg;
+  e->encoder = vs_encoder_pick (cfg, error);
+  if (!e->encoder || !(e->main = variant_new (e, FALSE, FALSE, error))) {
+    vs_encodes_free (e);
+    return NULL;
+  }
+  return e;
+}
+
+void
+vs_encodes_free (VsEncodes * e)
+{
+  if (!e)
+    return;
+  /* The elements belong to the pipeline (vs_media_free). */
+  g_clear_pointer (&e->main, variant_free);
+  g_clear_pointer (&e->low, variant_free);
+  g_free (e);
+}
+
+const gchar *
+vs_encodes_encoder_name (VsEncodes * e)
+{
+  return e->encoder->element;
+}
+
+static VsVariant *
+encodes_low (VsEncodes * e)
+{
+  GError *err = NULL;
+
+  if (!e->low && !(e->low = variant_new (e, TRUE, TRUE, &err))) {
+    GST_WARNING ("no low variant: %s", err->message);
+    g_clear_error (&err);
+  }
+  return e->low;
+}
+
+void
+vs_encodes_source_size (VsEncodes * e)
+{
+  variant_apply_caps (e->main);
+  if (e->low)
+    variant_apply_caps (e->low);
+}
+
+static void
+variant_tick (VsVariant * v)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 frames = g_atomic_pointer_get (&v->frames);
+  gint64 bytes = g_atomic_pointer_get (&v->bytes);
+  gdouble dt = (now - v->tick_us) / 1e6;
+
+  if (dt <= 0)
+    return;
+  v->fps_now = (frames - v->tick_frames) / dt;
+  v->kbps_now = (bytes - v->tick_bytes) * 8.0 / 1000.0 / dt;
+  v->tick_frames = frames;
+  v->tick_bytes = bytes;
+  v->tick_us = now;
+}
+
+void
+vs_encodes_tick (VsEncodes * e, gdouble * fps, gdouble * kbps,
+    guint * target_kbps)
+{
+  variant_tick (e->main);
+  if (e->low)
+    variant_tick (e->low);
+  *fps = e->main->fps_now;
+  *kbps = e->main->kbps_now + (e->low ? e->low->kbps_now : 0);
+  *target_kbps = e->main->bitrate;
+}
+
+static void
+describe_variant (JsonBuilder * b, VsVariant * v)
+{
+  guint sw, sh;
+
+  vs_media_source_size (v->encodes->media, &sw, &sh);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, v->name);
+  json_builder_set_member_name (b, "viewers");
+  json_builder_add_int_value (b, v->users);
+  json_builder_set_member_name (b, "target_kbps");
+  json_builder_add_int_value (b, v->bitrate);
+  json_builder_set_member_name (b, "kbps");
+  json_builder_add_double_value (b, v->kbps_now);
+  json_builder_set_member_name (b, "fps");
+  json_builder_add_double_value (b, v->fps_now);
+  json_builder_set_member_name (b, "max_fps");
+  json_builder_add_int_value (b, v->fps);
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, v->width ? v->width : sw);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, v->height ? v->height : sh);
+  json_builder_set_member_name (b, "frames");
+  json_builder_add_int_value (b, g_atomic_pointer_get (&v->frames));
+  json_builder_end_object (b);
+}
+
+void
+vs_encodes_describe (VsEncodes * e, JsonBuilder * b)
+{
+  json_builder_set_member_name (b, "encoder");
+  json_builder_add_string_value (b, e->encoder->element);
+  json_builder_set_member_name (b, "tee_pads");
+  json_builder_add_int_value (b, e->main->tee->numsrcpads +
+      (e->low ? e->low->tee->numsrcpads : 0));
+  json_builder_set_member_name (b, "variants");
+  json_builder_begin_array (b);
+  describe_variant (b, e->main);
+  if (e->low)
+    describe_variant (b, e->low);
+  json_builder_end_array (b);
+}
+
+/* ---- legs ---- */
+
+void
+vs_leg_init (VsLeg * leg, VsEncodes * e, GstElement * bin)
+{
+  memset (leg, 0, sizeof *leg);
+  leg->encodes = e;
+  leg->variant = e->main;
+  leg->bin = bin;
+  leg->need_key = 1;
+}
+
+/* Before the viewer is connected key frames only (the payloader learns
+ * the stream's parameters from them, webrtcbin its caps for the offer);
+ * after a loss, delta frames are dropped until a key frame: a decoder
+ * never gets a frame whose reference it did not see. */
+static GstPadProbeReturn
+gate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsLeg *leg = data;
+  gboolean delta = GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info),
+      GST_BUFFER_FLAG_DELTA_UNIT);
+
+  if (!g_atomic_int_get (&leg->connected))
+    return delta ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  if (g_atomic_int_get (&leg->need_key)) {
+    if (delta)
+      return GST_PAD_PROBE_DROP;
+    g_atomic_int_set (&leg->need_key, 0);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void
+vs_leg_attach (VsLeg * leg, GstPad * gate_pad)
+{
+  GstPad *sink = gst_element_get_static_pad (leg->bin, "sink");
+
+  gst_pad_add_probe (gate_pad, GST_PAD_PROBE_TYPE_BUFFER, gate_probe, leg,
+      NULL);
+  gst_element_sync_state_with_parent (leg->bin);
+  leg->teepad = gst_element_request_pad_simple (leg->variant->tee, "src_%u");
+  gst_pad_link (leg->teepad, sink);
+  gst_object_unref (sink);
+  variant_use (leg->variant, +1);
+}
+
+void
+vs_leg_detach (VsLeg * leg)
+{
+  GstPad *sink;
+
+  if (!leg->teepad)
+    return;
+  sink = gst_element_get_static_pad (leg->bin, "sink");
+  gst_pad_unlink (leg->teepad, sink);
+  gst_object_unref (sink);
+  gst_element_release_request_pad (leg->variant->tee, leg->teepad);
+  gst_clear_object (&leg->teepad);
+  variant_use (leg->variant, -1);
+}
+
+void
+vs_leg_request_key (VsLeg * leg)
+{
+  g_atomic_int_set (&leg->need_key, 1);
+  variant_request_key (leg->variant);
+}
+
+gboolean
+vs_leg_overrun (VsLeg * leg)
+{
+  g_atomic_int_inc (&leg->overruns);
+  if (g_atomic_int_get (&leg->need_key))
+    return FALSE;
+  g_atomic_int_set (&leg->need_key, 1);
+  return TRUE;
+}
+
+const gchar *
+vs_leg_variant_name (VsLeg * leg)
+{
+  return leg->variant->name;
+}
+
+/* Moving a leg: unlinked and relinked while no buffer passes, then the new
+ * encode sends a key frame. */
+typedef struct
+{
+  VsLeg *leg;
+  GstElement *oldtee;
+  GstPad *oldpad;
+  GstPad *newpad;
+  GstPad *sink;
+} MoveData;
+
+static gboolean
+move_release (gpointer data)
+{
+  MoveData *md = data;
+  gst_element_release_request_pad (md->oldtee, md->oldpad);
+  gst_object_unref (md->oldpad);
+  gst_object_unref (md->oldtee);
+  gst_object_unref (md->newpad);
+  gst_object_unref (md->sink);
+  g_free (md);
+  return G_SOURCE_REMOVE;
+}
+
+static GstPadProbeReturn
+move_probe (GstPad * teepad, GstPadProbeInfo * info, gpointer data)
+{
+  MoveData *md = data;
+
+  gst_pad_unlink (teepad, md->sink);
+  g_atomic_int_set (&md->leg->need_key, 1);
+  gst_pad_link (md->newpad, md->sink);
+  /* A tee pad is released outside its own streaming thread. */
+  g_idle_add (move_release, md);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+leg_move (VsLeg * leg, VsVariant * to)
+{
+  MoveData *md;
+
+  if (!to || leg->variant == to || !leg->teepad)
+    return;
+  GST_INFO ("leg %p: %s -> %s encode", leg, leg->variant->name, to->name);
+  md = g_new0 (MoveData, 1);
+  md->leg = leg;
+  md->oldtee = gst_object_ref (leg->variant->tee);
+  md->oldpad = leg->teepad;
+  md->newpad = gst_element_request_pad_simple (to->tee, "src_%u");
+  md->sink = gst_element_get_static_pad (leg->bin, "sink");
+  variant_use (leg->variant, -1);
+  variant_use (to, +1);
+  leg->variant = to;
+  leg->teepad = gst_object_ref (md->newpad);
+  gst_pad_add_probe (md->oldpad, GST_PAD_PROBE_TYPE_IDLE, move_probe, md,
+      NULL);
+  variant_request_key (to);
+}
+
+void
+vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < n_legs; i++) {
+    VsLeg *leg = legs[i];
+    VsAdaptDecision d;
+    VsAdaptInput in = {
+      .steers = leg == leader || (!leader && leg->variant == e->main
+          && e->main->users == 1),
+      .on_low = leg->variant != e->main,
+      .main_kbps = e->main->bitrate,
+      .low_kbps = e->low ? e->low->bitrate : 0,
+      .low_users = e->low ? e->low->users : 0,
+      .now_us = now,
+    };
+
+    vs_adapt_decide (&leg->adapt, &in, &d);
+    if (d.to_main)
+      leg_move (leg, e->main);
+    if (d.to_low)
+      leg_move (leg, encodes_low (e));
+    if (d.steer_main_kbps)
+      variant_steer (e->main, d.steer_main_kbps);
+    if (d.steer_low_kbps && e->low)
+      variant_steer (e->low, d.steer_low_kbps);
+  }
+}

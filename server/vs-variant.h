@@ -1,0 +1,72 @@
+/* vizstream-server: the encodes ("variants") and the legs that follow
+ * them.
+ *
+ *   raw tee ! [bin "encode-main"] queue(1, leaky) ! valve ! [fps cap]
+ *       ! videoconvertscale ! caps(I420 [, size]) ! encoder ! caps ! tee
+ *
+ * The main encode always exists; a lower one (half size, 15 fps) is made
+ * when a viewer first needs it. A leg is a viewer's bin hanging off one
+ * encode's tee: it gets key frames on request, only whole GOPs after a
+ * loss (the key-frame gate), and moves between encodes without
+ * renegotiating. vs_encodes_adapt() applies vs-adapt.c's decisions.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include "vs-adapt.h"
+#include "vs-encoder.h"
+#include "vs-media.h"
+
+G_BEGIN_DECLS
+
+typedef struct _VsVariant VsVariant;
+typedef struct _VsEncodes VsEncodes;
+
+VsEncodes *vs_encodes_new (VsMedia * media, const VsConfig * cfg,
+    GError ** error);
+void vs_encodes_free (VsEncodes * e);
+const gchar *vs_encodes_encoder_name (VsEncodes * e);
+/* The source has a new size: every encode's caps follow. */
+void vs_encodes_source_size (VsEncodes * e);
+/* Once a second: frame and byte counters. */
+void vs_encodes_tick (VsEncodes * e, gdouble * fps, gdouble * kbps,
+    guint * target_kbps);
+void vs_encodes_describe (VsEncodes * e, JsonBuilder * b);
+
+/* A viewer's share of an encode. Fields: set by its transport on the
+ * main loop; need_key, connected, overruns are atomics. */
+typedef struct
+{
+  VsEncodes *encodes;
+  VsVariant *variant;
+  GstElement *bin;              /* the viewer's bin, a "sink" pad */
+  GstPad *teepad;
+  gint need_key;                /* drop delta frames until a key frame */
+  gint connected;               /* frames may flow */
+  gint overruns;
+  gboolean measured;            /* link set this tick (WebRTC) */
+  VsLegAdapt adapt;
+} VsLeg;
+
+void vs_leg_init (VsLeg * leg, VsEncodes * e, GstElement * bin);
+/* The key-frame gate on gate_pad (a pad inside the bin after its queue),
+ * then the bin joins the main encode's tee. The bin must be in the
+ * pipeline already. */
+void vs_leg_attach (VsLeg * leg, GstPad * gate_pad);
+void vs_leg_detach (VsLeg * leg);
+/* Asks its encode for a key frame (several legs at once get one). */
+void vs_leg_request_key (VsLeg * leg);
+/* The leg's queue overflowed (streaming thread): TRUE when the caller
+ * should ask for a key frame on the main loop. */
+gboolean vs_leg_overrun (VsLeg * leg);
+const gchar *vs_leg_variant_name (VsLeg * leg);
+
+/* One controller tick over the legs measured this tick; leader is the
+ * controlling viewer's leg (or NULL). */
+void vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs,
+    VsLeg * leader);
+
+G_END_DECLS

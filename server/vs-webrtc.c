@@ -1,0 +1,707 @@
+/* vizstream-server: a WebRTC viewer (vs-webrtc.h).
+ *
+ * Threads: webrtcbin's signals and the data channels' messages come on
+ * webrtcbin's threads, the probes on streaming threads; they touch only
+ * atomics and hand everything else to the main loop (defer()), holding a
+ * reference on the peer. Hooks run on the main loop, only while the peer
+ * is open.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "vs-webrtc.h"
+#include "vs-signal.h"
+
+#include <string.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+#include <gst/sdp/sdp.h>
+#include <gst/rtp/rtp.h>
+
+#define GST_CAT_DEFAULT vs_debug
+
+#define TWCC_URI \
+  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+struct _VsWebrtcPeer
+{
+  gint ref;                     /* atomic */
+  gboolean closed;              /* main loop */
+  guint id;
+  const VsConfig *cfg;
+  VsMedia *media;
+  VsPeerHooks hooks;
+  VsLeg leg;
+  GstElement *bin, *queue, *pay, *rtpcaps, *setter, *webrtc;
+  GstWebRTCDataChannel *status_channel;
+  GstWebRTCDataChannel *input_channel;
+  gint timing;                  /* atomic: send frame timing to the page */
+  guint timeout_id;
+};
+
+static VsWebrtcPeer *
+peer_ref (VsWebrtcPeer * peer)
+{
+  g_atomic_int_inc (&peer->ref);
+  return peer;
+}
+
+static void
+peer_unref (VsWebrtcPeer * peer)
+{
+  if (!g_atomic_int_dec_and_test (&peer->ref))
+    return;
+  if (peer->status_channel)
+    g_object_unref (peer->status_channel);
+  if (peer->input_channel)
+    g_object_unref (peer->input_channel);
+  gst_clear_object (&peer->bin);
+  g_free (peer);
+}
+
+/* ---- to the main loop (defer) ---- */
+
+typedef enum
+{
+  DEFER_SEND, DEFER_INPUT, DEFER_CONNECTED, DEFER_KEY, DEFER_FAILED,
+  DEFER_CHANNEL
+} DeferKind;
+
+typedef struct
+{
+  VsWebrtcPeer *peer;
+  DeferKind kind;
+  JsonNode *message;
+  gchar *text;
+  gsize len;
+} Deferred;
+
+/* A message on the server's "vizstream" channel: timing, ping, keyframe. */
+static void
+on_channel_message (VsWebrtcPeer * peer, const gchar * text, gsize len)
+{
+  VsSignal sig;
+  gchar *pong;
+
+  if (!vs_signal_parse (text, len, VS_SIGNAL_FROM_CHANNEL, &sig, NULL))
+    return;
+  switch (sig.type) {
+    case VS_SIGNAL_TIMING:
+      g_atomic_int_set (&peer->timing, sig.on);
+      break;
+    case VS_SIGNAL_PING:
+      pong = vs_signal_pong (sig.t, g_get_real_time () / 1000.0);
+      if (peer->status_channel)
+        g_signal_emit_by_name (peer->status_channel, "send-string", pong);
+      g_free (pong);
+      break;
+    case VS_SIGNAL_KEYFRAME:
+      vs_leg_request_key (&peer->leg);
+      break;
+    default:
+      break;
+  }
+  vs_signal_clear (&sig);
+}
+
+static gboolean
+deferred_run (gpointer data)
+{
+  Deferred *d = data;
+  VsWebrtcPeer *peer = d->peer;
+
+  if (!peer->closed) {
+    switch (d->kind) {
+      case DEFER_SEND:
+        peer->hooks.send (d->message, peer->hooks.data);
+        break;
+      case DEFER_INPUT:
+        peer->hooks.input (d->text, d->len, peer->hooks.data);
+        break;
+      case DEFER_CONNECTED:
+        if (peer->timeout_id) {
+          g_source_remove (peer->timeout_id);
+          peer->timeout_id = 0;
+        }
+        vs_leg_request_key (&peer->leg);
+        break;
+      case DEFER_KEY:
+        vs_leg_request_key (&peer->leg);
+        break;
+      case DEFER_FAILED:
+        peer->hooks.failed (d->text, peer->hooks.data);
+        break;
+      case DEFER_CHANNEL:
+        on_channel_message (peer, d->text, d->len);
+        break;
+    }
+  }
+  if (d->message)
+    json_node_unref (d->message);
+  g_free (d->text);
+  peer_unref (peer);
+  g_free (d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+defer (VsWebrtcPeer * peer, DeferKind kind, JsonNode * message,
+    const gchar * text, gssize len)
+{
+  Deferred *d = g_new0 (Deferred, 1);
+
+  d->peer = peer_ref (peer);
+  d->kind = kind;
+  d->message = message;
+  if (text) {
+    d->len = len < 0 ? strlen (text) : (gsize) len;
+    d->text = g_strndup (text, d->len);
+  }
+  g_main_context_invoke (NULL, deferred_run, d);
+}
+
+/* ---- probes ---- */
+
+static void
+on_overrun (GstElement * queue, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  if (vs_leg_overrun (&peer->leg))
+    defer (peer, DEFER_KEY, NULL, NULL, 0);
+}
+
+/* Frame timing for the page's latency figure: the RTP timestamp of each
+ * frame with the renderer's publish time (and frame number). */
+static GstPadProbeReturn
+rtp_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  GstBuffer *buf;
+  VsTiming t;
+  guint32 ts;
+  gboolean marker;
+
+  if (!g_atomic_int_get (&peer->timing) || !peer->status_channel)
+    return GST_PAD_PROBE_OK;
+  /* The payloader pushes a frame's packets as a list: its last one. */
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    guint n = gst_buffer_list_length (list);
+    if (n == 0)
+      return GST_PAD_PROBE_OK;
+    buf = gst_buffer_list_get (list, n - 1);
+  } else {
+    buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  }
+  if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return GST_PAD_PROBE_OK;
+  ts = gst_rtp_buffer_get_timestamp (&rtp);
+  marker = gst_rtp_buffer_get_marker (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  if (marker && vs_media_lookup_timing (peer->media, vs_running_time (pad,
+              GST_BUFFER_PTS (buf)), &t)) {
+    gchar *msg = g_strdup_printf ("{\"type\":\"frame\",\"rtp\":%u,"
+        "\"frame\":%" G_GUINT64_FORMAT ",\"publish_ms\":%.3f}", ts, t.frame,
+        t.unix_ns / 1e6);
+    g_signal_emit_by_name (peer->status_channel, "send-string", msg);
+    g_free (msg);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* ---- negotiation ---- */
+
+static gchar *
+fix_h264_offer (const gchar * sdp)
+{
+  /* Browsers match H.264 by profile; say constrained baseline level 3.1
+   * (what every browser accepts) whatever level the encoder picked for a
+   * big frame, and allow level asymmetry. */
+  GRegex *re = g_regex_new ("profile-level-id=42e0[0-9a-fA-F]{2}", 0, 0, NULL);
+  gchar *out = g_regex_replace_literal (re, sdp, -1, 0,
+      "profile-level-id=42e01f;level-asymmetry-allowed=1", 0, NULL);
+  g_regex_unref (re);
+  return out;
+}
+
+static JsonNode *
+message_new (const gchar * type, const gchar * k1, const gchar * v1,
+    const gchar * k2, gint v2)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *n;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, k1);
+  json_builder_add_string_value (b, v1);
+  if (k2) {
+    json_builder_set_member_name (b, k2);
+    json_builder_add_int_value (b, v2);
+  }
+  json_builder_end_object (b);
+  n = json_builder_get_root (b);
+  g_object_unref (b);
+  return n;
+}
+
+static void
+on_offer_created (GstPromise * promise, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  GstWebRTCSessionDescription *offer = NULL;
+  gchar *text;
+
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
+    gst_structure_get (gst_promise_get_reply (promise), "offer",
+        GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  if (!offer) {
+    defer (peer, DEFER_FAILED, NULL, "offer not created", -1);
+    peer_unref (peer);
+    return;
+  }
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", offer, NULL);
+  text = gst_sdp_message_as_text (offer->sdp);
+  if (peer->cfg->codec == VS_CODEC_H264) {
+    gchar *fixed = fix_h264_offer (text);
+    g_free (text);
+    text = fixed;
+  }
+  gst_webrtc_session_description_free (offer);
+  defer (peer, DEFER_SEND, message_new ("offer", "sdp", text, NULL, 0), NULL,
+      0);
+  g_free (text);
+  peer_unref (peer);
+}
+
+static void
+on_negotiation_needed (GstElement * webrtc, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  GstPromise *p = gst_promise_new_with_change_func (on_offer_created,
+      peer_ref (peer), NULL);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, p);
+}
+
+static void
+on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
+    gpointer data)
+{
+  defer (data, DEFER_SEND, message_new ("ice", "candidate", candidate,
+          "sdpMLineIndex", mline), NULL, 0);
+}
+
+static void
+on_connection_state (GObject * webrtc, GParamSpec * pspec, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  GstWebRTCPeerConnectionState state;
+
+  g_object_get (webrtc, "connection-state", &state, NULL);
+  GST_INFO ("viewer %u: connection state %d", peer->id, state);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+    g_atomic_int_set (&peer->leg.connected, 1);
+    defer (peer, DEFER_CONNECTED, NULL, NULL, 0);
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    defer (peer, DEFER_FAILED, NULL, "connection failed", -1);
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED ||
+      state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED) {
+    g_atomic_int_set (&peer->leg.connected, 0);
+  }
+}
+
+static void
+on_input_message (GstWebRTCDataChannel * channel, gchar * text, gpointer data)
+{
+  if (text)
+    defer (data, DEFER_INPUT, NULL, text, -1);
+}
+
+static void
+on_input_data (GstWebRTCDataChannel * channel, GBytes * bytes, gpointer data)
+{
+  gsize len;
+  const gchar *d = bytes ? g_bytes_get_data (bytes, &len) : NULL;
+  if (d)
+    defer (data, DEFER_INPUT, NULL, d, len);
+}
+
+static void
+on_status_message (GstWebRTCDataChannel * channel, gchar * text,
+    gpointer data)
+{
+  if (text && strlen (text) < 1024)
+    defer (data, DEFER_CHANNEL, NULL, text, -1);
+}
+
+static void
+on_data_channel (GstElement * webrtc, GstWebRTCDataChannel * channel,
+    gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  gchar *label = NULL;
+
+  g_object_get (channel, "label", &label, NULL);
+  /* Set once, on webrtcbin's thread, before any message on it. */
+  if (g_strcmp0 (label, "input") == 0 && !peer->input_channel) {
+    peer->input_channel = g_object_ref (channel);
+    g_signal_connect (channel, "on-message-string",
+        G_CALLBACK (on_input_message), peer);
+    g_signal_connect (channel, "on-message-data", G_CALLBACK (on_input_data),
+        peer);
+  } else {
+    GST_INFO ("viewer %u: ignoring data channel '%s'", peer->id, label);
+  }
+  g_free (label);
+}
+
+static gboolean
+negotiation_timeout (gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+
+  peer->timeout_id = 0;
+  peer->hooks.failed ("negotiation did not finish in time", peer->hooks.data);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- the bin ---- */
+
+static void
+on_bin_error (const gchar * message, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  if (!peer->closed)
+    peer->hooks.failed (message, peer->hooks.data);
+}
+
+static gboolean
+make_elements (VsWebrtcPeer * peer, GError ** error)
+{
+  const VsConfig *cfg = peer->cfg;
+  gboolean h264 = cfg->codec == VS_CODEC_H264;
+  gchar name[32];
+
+  g_snprintf (name, sizeof name, "viewer%u", peer->id);
+  peer->bin = gst_object_ref_sink (gst_bin_new (name));
+  peer->webrtc = gst_element_factory_make ("webrtcbin", NULL);
+  peer->queue = gst_element_factory_make ("queue", NULL);
+  peer->pay = gst_element_factory_make (h264 ? "rtph264pay" : "rtpvp8pay",
+      NULL);
+  peer->rtpcaps = gst_element_factory_make ("capsfilter", NULL);
+  peer->setter = h264 ? gst_element_factory_make ("capssetter", NULL) : NULL;
+  if (!peer->webrtc || !peer->queue || !peer->pay || !peer->rtpcaps
+      || (h264 && !peer->setter)) {
+    GstElement *els[] = { peer->webrtc, peer->queue, peer->pay,
+      peer->rtpcaps, peer->setter
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (els); i++)
+      if (els[i])
+        gst_object_unref (gst_object_ref_sink (els[i]));
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "missing webrtcbin, rtp payloaders or capssetter: run "
+        "scripts/install-deps.sh");
+    return FALSE;
+  }
+  gst_bin_add_many (GST_BIN (peer->bin), peer->queue, peer->pay,
+      peer->rtpcaps, peer->webrtc, NULL);
+  if (peer->setter)
+    gst_bin_add (GST_BIN (peer->bin), peer->setter);
+  return TRUE;
+}
+
+static void
+configure_elements (VsWebrtcPeer * peer)
+{
+  const VsConfig *cfg = peer->cfg;
+  GstCaps *caps;
+  GstWebRTCICE *ice = NULL;
+
+  /* A viewer that cannot take what we send loses frames, never stalls
+   * the encode (300 ms of frames at most). */
+  g_object_set (peer->queue, "max-size-buffers", 0, "max-size-bytes", 0,
+      "max-size-time", (guint64) 300 * GST_MSECOND, "leaky", 2, NULL);
+  g_signal_connect (peer->queue, "overrun", G_CALLBACK (on_overrun), peer);
+  g_object_set (peer->pay, "mtu", 1200, NULL);
+  if (cfg->codec == VS_CODEC_H264)
+    g_object_set (peer->pay, "config-interval", -1, "aggregate-mode", 1,
+        NULL);
+  else
+    g_object_set (peer->pay, "picture-id-mode", 2, NULL);
+  caps = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING,
+      "video", "payload", G_TYPE_INT, 96, "extmap-1", G_TYPE_STRING, TWCC_URI,
+      NULL);
+  g_object_set (peer->rtpcaps, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  if (peer->setter) {
+    caps = gst_caps_from_string ("application/x-rtp,"
+        "profile-level-id=(string)42e01f,packetization-mode=(string)1");
+    g_object_set (peer->setter, "caps", caps, "join", TRUE, "replace", FALSE,
+        NULL);
+    gst_caps_unref (caps);
+  }
+
+  g_object_set (peer->webrtc, "bundle-policy",
+      GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50, NULL);
+  if (cfg->stun)
+    g_object_set (peer->webrtc, "stun-server", cfg->stun, NULL);
+  for (gchar ** t = cfg->turn; t && *t; t++) {
+    gboolean ok = FALSE;
+    g_signal_emit_by_name (peer->webrtc, "add-turn-server", *t, &ok);
+    if (!ok)
+      GST_WARNING ("TURN server '%s' refused by webrtcbin", *t);
+  }
+  g_object_get (peer->webrtc, "ice-agent", &ice, NULL);
+  if (ice) {
+    for (gchar ** a = cfg->ice_addresses; a && *a; a++) {
+      gboolean ok = FALSE;
+      g_signal_emit_by_name (ice, "add-local-ip-address", *a, &ok);
+      if (!ok)
+        GST_WARNING ("ICE address '%s' refused", *a);
+    }
+    /* ICE over TCP too, for networks that block UDP. */
+    if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp"))
+      g_object_set (ice, "ice-tcp", TRUE, "ice-udp", TRUE, NULL);
+    gst_object_unref (ice);
+  }
+  g_signal_connect (peer->webrtc, "on-negotiation-needed",
+      G_CALLBACK (on_negotiation_needed), peer);
+  g_signal_connect (peer->webrtc, "on-ice-candidate",
+      G_CALLBACK (on_ice_candidate), peer);
+  g_signal_connect (peer->webrtc, "notify::connection-state",
+      G_CALLBACK (on_connection_state), peer);
+  g_signal_connect (peer->webrtc, "on-data-channel",
+      G_CALLBACK (on_data_channel), peer);
+}
+
+/* queue ! pay ! rtpcaps [! setter] ! webrtcbin, a ghost "sink" pad. */
+static gboolean
+link_elements (VsWebrtcPeer * peer, GError ** error)
+{
+  GstWebRTCRTPTransceiver *trans = NULL;
+  GstPad *pad, *wsink;
+  GstPadLinkReturn ret;
+
+  gst_element_link_many (peer->queue, peer->pay, peer->rtpcaps, NULL);
+  if (peer->setter)
+    gst_element_link (peer->rtpcaps, peer->setter);
+  wsink = gst_element_request_pad_simple (peer->webrtc, "sink_%u");
+  pad = gst_element_get_static_pad (peer->setter ? peer->setter :
+      peer->rtpcaps, "src");
+  ret = gst_pad_link (pad, wsink);
+  gst_object_unref (pad);
+  if (ret != GST_PAD_LINK_OK) {
+    gst_object_unref (wsink);
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link to webrtcbin");
+    return FALSE;
+  }
+  g_object_get (wsink, "transceiver", &trans, NULL);
+  gst_object_unref (wsink);
+  if (trans) {
+    g_object_set (trans, "direction",
+        GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "do-nack", TRUE, NULL);
+    gst_object_unref (trans);
+  }
+  pad = gst_element_get_static_pad (peer->queue, "sink");
+  gst_element_add_pad (peer->bin, gst_ghost_pad_new ("sink", pad));
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (peer->pay, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, rtp_probe, peer, NULL);
+  gst_object_unref (pad);
+  return TRUE;
+}
+
+VsWebrtcPeer *
+vs_webrtc_peer_new (guint id, const VsConfig * cfg, VsMedia * media,
+    VsEncodes * encodes, const VsPeerHooks * hooks, GError ** error)
+{
+  VsWebrtcPeer *peer = g_new0 (VsWebrtcPeer, 1);
+  GstPad *pad;
+
+  peer->ref = 1;
+  peer->id = id;
+  peer->cfg = cfg;
+  peer->media = media;
+  peer->hooks = *hooks;
+  if (!make_elements (peer, error)) {
+    peer_unref (peer);
+    return NULL;
+  }
+  vs_leg_init (&peer->leg, encodes, peer->bin);
+  configure_elements (peer);
+  if (!link_elements (peer, error)) {
+    peer->closed = TRUE;
+    g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
+    g_signal_handlers_disconnect_by_data (peer->queue, peer);
+    peer_unref (peer);
+    return NULL;
+  }
+  vs_media_add_branch (media, peer->bin, on_bin_error, peer);
+  /* The server's own channel (status, timing, clock), made before the
+   * offer so that the offer carries SCTP and the page can open "input";
+   * webrtcbin must be running for it. */
+  gst_element_sync_state_with_parent (peer->bin);
+  g_signal_emit_by_name (peer->webrtc, "create-data-channel", "vizstream",
+      NULL, &peer->status_channel);
+  if (peer->status_channel)
+    g_signal_connect (peer->status_channel, "on-message-string",
+        G_CALLBACK (on_status_message), peer);
+  pad = gst_element_get_static_pad (peer->queue, "src");
+  vs_leg_attach (&peer->leg, pad);
+  gst_object_unref (pad);
+  vs_leg_request_key (&peer->leg);
+  peer->timeout_id = g_timeout_add_seconds (cfg->negotiation_timeout,
+      negotiation_timeout, peer);
+  return peer;
+}
+
+void
+vs_webrtc_peer_close (VsWebrtcPeer * peer)
+{
+  if (!peer || peer->closed)
+    return;
+  peer->closed = TRUE;
+  if (peer->timeout_id)
+    g_source_remove (peer->timeout_id);
+  peer->timeout_id = 0;
+  vs_leg_detach (&peer->leg);
+  g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
+  g_signal_handlers_disconnect_by_data (peer->queue, peer);
+  if (peer->status_channel)
+    g_signal_handlers_disconnect_by_data (peer->status_channel, peer);
+  if (peer->input_channel)
+    g_signal_handlers_disconnect_by_data (peer->input_channel, peer);
+  /* One removal: the bin stops sinks first (webrtcbin releases the
+   * queue's thread), then it leaves the pipeline. */
+  vs_media_remove_branch (peer->media, peer->bin);
+  peer_unref (peer);
+}
+
+/* ---- signalling ---- */
+
+void
+vs_webrtc_peer_set_answer (VsWebrtcPeer * peer, const gchar * sdp,
+    GError ** error)
+{
+  GstSDPMessage *msg = NULL;
+  GstWebRTCSessionDescription *answer;
+  GstPromise *p;
+
+  if (gst_sdp_message_new_from_text (sdp, &msg) != GST_SDP_OK || !msg
+      || gst_sdp_message_medias_len (msg) == 0) {
+    if (msg)
+      gst_sdp_message_free (msg);
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "the answer is not an SDP with media");
+    return;
+  }
+  answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
+      msg);
+  p = gst_promise_new ();
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", answer, p);
+  gst_promise_interrupt (p);
+  gst_promise_unref (p);
+  gst_webrtc_session_description_free (answer);
+}
+
+void
+vs_webrtc_peer_add_candidate (VsWebrtcPeer * peer, guint mline,
+    const gchar * candidate)
+{
+  g_signal_emit_by_name (peer->webrtc, "add-ice-candidate", mline, candidate);
+}
+
+/* ---- link ---- */
+
+static GObject *
+rtp_session (VsWebrtcPeer * peer)
+{
+  GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (peer->webrtc),
+      "rtpbin");
+  GObject *session = NULL;
+
+  if (!rtpbin)
+    return NULL;
+  g_signal_emit_by_name (rtpbin, "get-session", 0, &session);
+  gst_object_unref (rtpbin);
+  return session;
+}
+
+gboolean
+vs_webrtc_peer_measure (VsWebrtcPeer * peer)
+{
+  VsLinkStats *link = &peer->leg.adapt.link;
+  GstStructure *s = NULL;
+  GObject *session;
+  gdouble d;
+  gint64 i64;
+  guint u;
+
+  if (!g_atomic_int_get (&peer->leg.connected)
+      || !(session = rtp_session (peer)))
+    return FALSE;
+  g_object_get (session, "twcc-stats", &s, NULL);
+  g_object_unref (session);
+  if (!s)
+    return FALSE;
+  GST_LOG ("viewer %u twcc %" GST_PTR_FORMAT, peer->id, s);
+  if (!gst_structure_get_uint (s, "packets-sent", &u) || u == 0) {
+    gst_structure_free (s);
+    return FALSE;
+  }
+  if (gst_structure_get_double (s, "packet-loss-pct", &d))
+    link->loss = d / 100.0;
+  if (gst_structure_get_uint (s, "bitrate-recv", &u))
+    link->recv_kbps = u / 1000.0;
+  if (gst_structure_get_uint (s, "bitrate-sent", &u))
+    link->sent_kbps = u / 1000.0;
+  if (gst_structure_get_int64 (s, "avg-delta-of-delta", &i64))
+    link->delay_trend = i64 / 1e6;      /* ms */
+  gst_structure_free (s);
+  return TRUE;
+}
+
+VsLeg *
+vs_webrtc_peer_leg (VsWebrtcPeer * peer)
+{
+  return &peer->leg;
+}
+
+void
+vs_webrtc_peer_describe (VsWebrtcPeer * peer, JsonBuilder * b)
+{
+  const VsLinkStats *link = &peer->leg.adapt.link;
+
+  json_builder_set_member_name (b, "connected");
+  json_builder_add_boolean_value (b, g_atomic_int_get (&peer->leg.connected));
+  json_builder_set_member_name (b, "variant");
+  json_builder_add_string_value (b, vs_leg_variant_name (&peer->leg));
+  json_builder_set_member_name (b, "loss");
+  json_builder_add_double_value (b, link->loss);
+  json_builder_set_member_name (b, "recv_kbps");
+  json_builder_add_double_value (b, link->recv_kbps);
+  json_builder_set_member_name (b, "sent_kbps");
+  json_builder_add_double_value (b, link->sent_kbps);
+  json_builder_set_member_name (b, "delay_trend_ms");
+  json_builder_add_double_value (b, link->delay_trend);
+  json_builder_set_member_name (b, "overruns");
+  json_builder_add_int_value (b, g_atomic_int_get (&peer->leg.overruns));
+}
+
+void
+vs_webrtc_peer_post_test_error (VsWebrtcPeer * peer)
+{
+  GError *err = g_error_new_literal (GST_STREAM_ERROR,
+      GST_STREAM_ERROR_FAILED, "test hook: an error inside a viewer's bin");
+  gst_element_post_message (peer->pay,
+      gst_message_new_error (GST_OBJECT (peer->pay), err, "test_error"));
+  g_error_free (err);
+}
