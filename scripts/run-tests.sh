@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run the whole test suite under meson, then the C suites (library and
-# elements) again built with AddressSanitizer + UndefinedBehaviorSanitizer
-# and leak detection; end with one summary line over both runs.
+# Run the whole test suite under meson, then the C suites (library,
+# elements, the server's unit tests) again built with AddressSanitizer +
+# UndefinedBehaviorSanitizer and leak detection, the server's black-box
+# tests against that instrumented server, and the element suites under
+# valgrind; end with one summary line over every run.
 set -uo pipefail
 build=${1:-build}
 jobs=${2:-2}
@@ -31,9 +33,41 @@ GST_REGISTRY_FORK=no CK_FORK=no VZ_TEST_TIME_SCALE=5 \
 ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions=$top/tests/sanitizers/lsan.supp \
-  meson test -C "$asan" --suite lib --suite elements --num-processes "$jobs" \
+  meson test -C "$asan" --suite lib --suite elements --suite server-unit \
+  --num-processes "$jobs" \
   --print-errorlogs 2>&1 | tee -a "$log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+
+echo
+echo "== vizstream-server under ASan + UBSan ($asan) =="
+# The server's black-box tests (and the browser tests that reach most of
+# it) again, against the instrumented server of $asan (VZ_SERVER_BUILD)
+# with this build's plugins. Every report goes to a file: a memory error,
+# undefined behaviour or a leak at exit in any server started by any test
+# fails the run, whatever the test saw. Suppressions explained in
+# tests/sanitizers/lsan-server.supp.
+san_logs=$(mktemp -d)
+san_test() {
+  VZ_SERVER_BUILD=$(cd "$asan" && pwd) \
+  ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:log_path=$san_logs/asan \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$san_logs/ubsan \
+  LSAN_OPTIONS=suppressions=$top/tests/sanitizers/lsan-server.supp:print_suppressions=0 \
+    meson test -C "$build" --no-rebuild --num-processes "$jobs" \
+    --print-errorlogs "$@" 2>&1 | tee -a "$log"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+}
+san_test --suite server
+san_test browser-two_pages_one_leaves browser-websocket_transport \
+  browser-mjpeg_transport browser-error_in_one_viewer_bin \
+  browser-click_and_drag_reach_renderer browser-congested_link_lowers_bitrate
+if compgen -G "$san_logs/*" >/dev/null; then
+  echo "sanitizer reports from vizstream-server:"
+  cat "$san_logs"/*
+  status=1
+else
+  echo "no sanitizer report from any vizstream-server run"
+fi
+rm -rf "$san_logs"
 
 echo
 echo "== element suites under valgrind memcheck =="

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Drives Debian's Chromium (headless) for the Python browser tests: one JSON
 // command per line on stdin, one JSON answer per line on stdout.
 //

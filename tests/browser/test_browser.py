@@ -5,6 +5,7 @@ network namespace with only loopback up, so every packet stays on
 
 The test re-runs itself under `unshare -n` (root); where that is not
 possible it is skipped (exit 77)."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import http.client
 import json
 import os
@@ -21,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import vztest  # noqa: E402
 
-SERVER = os.path.join(vztest.BUILD, "server", "vizstream-server")
+SERVER = vztest.SERVER
 DRIVER = os.path.join(HERE, "driver.mjs")
 W, H = 1280, 720
 
@@ -290,6 +291,33 @@ class BrowserTest(BrowserTestCase):
         self.assertFalse(any(e["event"] == "ResizeRequest" for e in self.demo_events()))
         self.assertEqual(self.browser.js(
             "a", "document.getElementById('video').videoWidth"), W)
+
+    def test_error_in_one_viewer_bin(self):
+        """An error from inside one WebRTC viewer's bin (its payloader, a
+        test hook) closes that viewer only: the other page keeps decoding,
+        the server keeps running and gets every element back."""
+        os.environ["VIZSTREAM_TEST_HOOKS"] = "1"
+        try:
+            self.start_server()
+        finally:
+            del os.environ["VIZSTREAM_TEST_HOOKS"]
+        self.open("a")
+        self.wait_frames("a")
+        base = self.status()["elements"]
+        self.open("b")
+        self.wait_frames("b")
+        self.assertEqual(self.status()["elements"], base + 1)
+        self.browser.js("a", "window.vizstream.sendSignal({type: 'test_error'})")
+        st = self.wait("the server closes a", lambda: (
+            len(self.status()["viewers"]) == 1 and self.status()))
+        self.assertEqual(st["elements"], base)
+        self.assertEqual(st["tee_pads"], 1)
+        self.assertIsNone(self.server.poll())
+        first, second = self.wait_frames("b")
+        self.assertGreater(second, first)
+        self.wait("b controls", lambda: self.role("b") == "control")
+        with open(self.server_log.name) as f:
+            self.assertIn("test hook: an error inside a viewer's bin", f.read())
 
     def test_two_pages_one_leaves(self):
         self.start_server()

@@ -12,6 +12,7 @@ Frame k (1-based) has every byte of row y set to (k + y) % 256, so a reader
 can check which frame it got and that it is whole; --resize switches to the
 other size after half the frames.
 """
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import ctypes
 import fcntl
 import mmap

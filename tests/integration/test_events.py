@@ -2,6 +2,7 @@
 """Interaction across real processes: navigation events sent at the far end
 of a scaling pipeline reach the demo renderer (--print-events) in its own
 frame's coordinates and in order, and visibly change what it renders."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import json
 import os
 import select

@@ -3,6 +3,7 @@
 high rate while gst-launch reads (every frame whole and in order), several
 readers at once, a renderer killed and restarted, a resize storm, a
 publisher written from the spec alone, and the demo encoded to WebM."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import os
 import signal
 import subprocess

@@ -1,5 +1,6 @@
 """Helpers shared by the integration tests: paths, processes we start and
 stop by pid, frame checks, and the demo's frame-number tag."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import os
 import signal
 import subprocess

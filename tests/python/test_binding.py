@@ -2,6 +2,7 @@
 """The Python binding: numpy frames out through shmframesrc, pixel for
 pixel; the zero-copy slot view; resize; events in through interactsink;
 cleanup; and every error a Python user can make."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import os
 import subprocess
 import sys

@@ -3,6 +3,7 @@
 Xvfb the test runner starts) streamed through the VTK helper: the pixels
 shmframesrc delivers are VTK's own readback, and viewer events sent through
 interactsink move the trackball camera as a local mouse would."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import math
 import os
 import subprocess

@@ -2,6 +2,7 @@
 to a real nginx-rtmp (started here, on 127.0.0.1) read back by ffprobe, its
 HLS output, nginx restarted mid-stream, /mjpeg and /snapshot.jpg decoded
 and checked against the demo's frame numbers, a slow MJPEG client."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import http.client
 import json
 import os

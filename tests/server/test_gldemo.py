@@ -1,5 +1,6 @@
 """vizstream-gldemo: an EGL OpenGL program streamed by glreadbacksrc
 through the embedded server, on llvmpipe (no GPU, no display)."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import json
 import os
 import re

@@ -7,6 +7,7 @@
 - malformed signalling gets an error, and only that connection hears it.
 (View-only pages, tokens, the viewer cap and the input rate limit are
 tried in tests/browser/test_browser.py with a real browser.)"""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import base64
 import json
 import os

@@ -1,5 +1,6 @@
 """vizstream-server without a browser: options, errors, the page and its
 headers, /status, and a renderer that goes away and comes back."""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import json
 import os
 import re

@@ -7,6 +7,7 @@ back near where it was after warm-up (nothing leaks per viewer), and the
 renderer must not have grown.
 
 Usage: soak.py [SECONDS] [REPORT.json]   (root: it makes a network namespace)"""
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import json
 import os
 import random

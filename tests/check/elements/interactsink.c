@@ -14,7 +14,7 @@
 #include "vz-check.h"
 /* The flag values a server computes its mask with (not on the include
  * path of the suites: the header is the plugin's). */
-#include "../../../gst/vizstream/gstinteractsink.h"
+#include "gstinteractsink.h"
 
 static VzWriter *
 make_writer (const gchar * name)

@@ -1,6 +1,8 @@
-/* What the element suites share. */
-#ifndef VZ_CHECK_H
-#define VZ_CHECK_H
+/* What the element suites share.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
 
 #include <glib.h>
 #include <gst/gst.h>
@@ -48,5 +50,3 @@ pop_message_text (GstBus * bus, GstMessageType type, GstClockTime timeout)
   gst_message_unref (m);
   return text;
 }
-
-#endif

@@ -1,0 +1,201 @@
+/* Unit tests: the controller, the ladder, the size hysteresis, the leg
+ * decisions and the frame rate cap (server/vs-adapt.c).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/gst.h>
+#include "vs-adapt.h"
+
+static void
+test_step_clean_link_climbs (void)
+{
+  VsLinkStats link = { 0 };
+  guint kbps = 1000;
+
+  /* The first clean second holds, then +8 % +20 a second. */
+  kbps = vs_adapt_step (&link, kbps);
+  g_assert_cmpuint (kbps, ==, 1000);
+  kbps = vs_adapt_step (&link, kbps);
+  g_assert_cmpuint (kbps, ==, 1100);
+  kbps = vs_adapt_step (&link, kbps);
+  g_assert_cmpuint (kbps, ==, 1208);
+  g_assert_cmpuint (link.good_ticks, ==, 3);
+  g_assert_cmpuint (link.bad_ticks, ==, 0);
+}
+
+static void
+test_step_loss_drops_to_what_arrived (void)
+{
+  VsLinkStats link = {.loss = 0.2,.recv_kbps = 800 };
+  guint kbps = vs_adapt_step (&link, 2000);
+
+  /* min (2000 * (1 - 0.1), 800 * 0.85) */
+  g_assert_cmpuint (kbps, ==, 680);
+  g_assert_cmpuint (link.bad_ticks, ==, 1);
+  g_assert_cmpuint (link.good_ticks, ==, 0);
+}
+
+static void
+test_step_delay_trend_drops (void)
+{
+  VsLinkStats link = {.delay_trend = 5.0,.recv_kbps = 1000 };
+  g_assert_cmpuint (vs_adapt_step (&link, 2000), ==, 850);
+}
+
+static void
+test_step_some_loss_holds (void)
+{
+  VsLinkStats link = {.loss = 0.05,.recv_kbps = 100,.good_ticks = 5 };
+  g_assert_cmpuint (vs_adapt_step (&link, 2000), ==, 2000);
+  g_assert_cmpuint (link.bad_ticks, ==, 1);
+  g_assert_cmpuint (link.good_ticks, ==, 0);
+}
+
+static void
+test_ladder (void)
+{
+  VsLadder l = { 1280, 720, 30, 0.06, 1.0 };
+  gdouble scale;
+  guint fps;
+
+  /* 2.5 Mbit/s at 720p30: 0.09 bpp, full size. */
+  vs_adapt_ladder (&l, 2500, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 1.0);
+  g_assert_cmpuint (fps, ==, 30);
+  /* 800 kbit/s: 24 fps, 3/4 would be 0.0646 bpp. */
+  vs_adapt_ladder (&l, 800, &scale, &fps);
+  g_assert_cmpuint (fps, ==, 24);
+  g_assert_cmpfloat (scale, ==, 0.75);
+  /* 300 kbit/s: 15 fps, half size. */
+  vs_adapt_ladder (&l, 300, &scale, &fps);
+  g_assert_cmpuint (fps, ==, 15);
+  g_assert_cmpfloat (scale, ==, 0.5);
+  /* 100 kbit/s: 10 fps, the smallest. */
+  vs_adapt_ladder (&l, 100, &scale, &fps);
+  g_assert_cmpuint (fps, ==, 10);
+  g_assert_cmpfloat (scale, ==, 0.375);
+  vs_adapt_ladder (&l, 20, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 0.25);
+  /* The lower encode never exceeds half size; VP8 wants more bits. */
+  l.max_scale = 0.5;
+  vs_adapt_ladder (&l, 5000, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 0.5);
+  l.max_scale = 1.0;
+  l.bits_per_pixel = 0.08;
+  vs_adapt_ladder (&l, 2000, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 0.75);
+  /* A frame rate cap below the ladder's wins. */
+  l.max_fps = 5;
+  vs_adapt_ladder (&l, 100, &scale, &fps);
+  g_assert_cmpuint (fps, ==, 5);
+}
+
+static void
+test_scale_vote (void)
+{
+  VsScaleVote v = { 0 };
+  gint64 t = 100 * G_TIME_SPAN_SECOND;
+
+  /* Down: the second tick running, once 4 s passed since the last. */
+  g_assert_false (vs_adapt_scale_vote (&v, 1.0, 0.5, t));
+  g_assert_true (vs_adapt_scale_vote (&v, 1.0, 0.5, t + G_TIME_SPAN_SECOND));
+  /* Up again at once: too soon even after 3 votes. */
+  t += 2 * G_TIME_SPAN_SECOND;
+  g_assert_false (vs_adapt_scale_vote (&v, 0.5, 1.0, t));
+  g_assert_false (vs_adapt_scale_vote (&v, 0.5, 1.0, t));
+  g_assert_false (vs_adapt_scale_vote (&v, 0.5, 1.0, t));
+  t += 10 * G_TIME_SPAN_SECOND;
+  g_assert_true (vs_adapt_scale_vote (&v, 0.5, 1.0, t));
+  /* Wanting what it has resets the votes. */
+  t += 10 * G_TIME_SPAN_SECOND;
+  g_assert_false (vs_adapt_scale_vote (&v, 1.0, 0.5, t));
+  g_assert_false (vs_adapt_scale_vote (&v, 1.0, 1.0, t));
+  g_assert_false (vs_adapt_scale_vote (&v, 1.0, 0.5, t));
+  g_assert_true (vs_adapt_scale_vote (&v, 1.0, 0.5, t));
+}
+
+static void
+test_decide_leader_steers_main (void)
+{
+  VsLegAdapt leg = { 0 };
+  VsAdaptInput in = {.steers = TRUE,.on_low = TRUE,.main_kbps = 1000 };
+  VsAdaptDecision d;
+
+  vs_adapt_decide (&leg, &in, &d);
+  g_assert_true (d.to_main);
+  g_assert_false (d.to_low);
+  g_assert_cmpuint (d.steer_main_kbps, ==, 1000);
+  g_assert_cmpuint (d.steer_low_kbps, ==, 0);
+}
+
+static void
+test_decide_slow_follower_goes_low_and_back (void)
+{
+  VsLegAdapt leg = { 0 };
+  VsAdaptInput in = {.main_kbps = 2500,.low_kbps = 600,.now_us = 0 };
+  VsAdaptDecision d;
+
+  leg.link.loss = 0.2;
+  for (gint i = 0; i < 2; i++) {
+    vs_adapt_decide (&leg, &in, &d);
+    g_assert_false (d.to_low);
+    g_assert_cmpuint (d.steer_main_kbps, ==, 0);        /* never steers */
+  }
+  vs_adapt_decide (&leg, &in, &d);
+  g_assert_true (d.to_low);
+  /* On the lower encode alone: it steers it; clean for 10 s but not 10 s
+   * on it yet: stays. */
+  in.on_low = TRUE;
+  in.low_users = 1;
+  leg.link.loss = 0;
+  for (gint i = 1; i <= 10; i++) {
+    in.now_us = i * G_TIME_SPAN_SECOND;
+    vs_adapt_decide (&leg, &in, &d);
+    g_assert_false (d.to_main);
+    g_assert_cmpuint (d.steer_low_kbps, >, 0);
+  }
+  in.now_us = 11 * G_TIME_SPAN_SECOND;
+  vs_adapt_decide (&leg, &in, &d);
+  g_assert_true (d.to_main);
+  g_assert_cmpuint (leg.low_backoff, ==, 1);
+  /* Shared lower encode: not steered by one viewer. */
+  in.low_users = 2;
+  vs_adapt_decide (&leg, &in, &d);
+  g_assert_cmpuint (d.steer_low_kbps, ==, 0);
+}
+
+static void
+test_rate_cap (void)
+{
+  guint64 next = GST_CLOCK_TIME_NONE;
+  guint passed = 0;
+
+  /* 60 fps in, a cap of 30: every other frame. */
+  for (guint i = 0; i < 60; i++)
+    passed += vs_rate_cap_pass (&next, i * GST_SECOND / 60, 30);
+  g_assert_cmpuint (passed, ==, 30);
+  /* Just after a frame that passed: dropped. A jump forward, or back by
+   * more than a second (a new renderer), starts over at once. */
+  g_assert_false (vs_rate_cap_pass (&next, 59 * GST_SECOND / 60 + 1, 30));
+  g_assert_true (vs_rate_cap_pass (&next, 10 * GST_SECOND, 30));
+  g_assert_true (vs_rate_cap_pass (&next, 0, 30));
+  /* No timestamp: passes. */
+  g_assert_true (vs_rate_cap_pass (&next, GST_CLOCK_TIME_NONE, 30));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/adapt/step/clean-climbs", test_step_clean_link_climbs);
+  g_test_add_func ("/adapt/step/loss", test_step_loss_drops_to_what_arrived);
+  g_test_add_func ("/adapt/step/delay", test_step_delay_trend_drops);
+  g_test_add_func ("/adapt/step/some-loss-holds", test_step_some_loss_holds);
+  g_test_add_func ("/adapt/ladder", test_ladder);
+  g_test_add_func ("/adapt/scale-vote", test_scale_vote);
+  g_test_add_func ("/adapt/decide/leader", test_decide_leader_steers_main);
+  g_test_add_func ("/adapt/decide/low-and-back",
+      test_decide_slow_follower_goes_low_and_back);
+  g_test_add_func ("/adapt/rate-cap", test_rate_cap);
+  return g_test_run ();
+}

@@ -1,0 +1,177 @@
+/* Unit tests: option validation (server/vs-config.c) and the Origin
+ * check (server/vs-http.c).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+#include <gst/gst.h>
+#include "vs-config.h"
+#include "vs-http.h"
+
+static VsConfigResult
+parse (VsConfig * cfg, gchar ** why, ...)
+{
+  GPtrArray *args = g_ptr_array_new ();
+  GError *err = NULL;
+  const gchar *a;
+  va_list ap;
+  VsConfigResult r;
+
+  g_ptr_array_add (args, (gpointer) "vizstream-server");
+  va_start (ap, why);
+  while ((a = va_arg (ap, const gchar *)))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  r = vs_config_parse (cfg, args->len, (const gchar * const *) args->pdata,
+      NULL, &err);
+  g_ptr_array_unref (args);
+  g_assert_true ((r == VS_CONFIG_BAD) == (err != NULL));
+  *why = err ? g_strdup (err->message) : NULL;
+  g_clear_error (&err);
+  return r;
+}
+
+static void
+bad (const gchar * part, ...)
+{
+  VsConfig cfg;
+  gchar *why = NULL;
+  GPtrArray *args = g_ptr_array_new ();
+  const gchar *a;
+  va_list ap;
+  GError *err = NULL;
+
+  g_ptr_array_add (args, (gpointer) "vizstream-server");
+  va_start (ap, part);
+  while ((a = va_arg (ap, const gchar *)))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_assert_cmpint (vs_config_parse (&cfg, args->len,
+          (const gchar * const *) args->pdata, NULL, &err), ==, VS_CONFIG_BAD);
+  why = g_strdup (err->message);
+  if (!strstr (why, part))
+    g_error ("'%s' does not say '%s'", why, part);
+  g_free (why);
+  g_error_free (err);
+  g_ptr_array_unref (args);
+  vs_config_clear (&cfg);
+}
+
+static void
+test_defaults (void)
+{
+  VsConfig cfg;
+  gchar *why;
+
+  g_assert_cmpint (parse (&cfg, &why, "--segment", "s", NULL), ==,
+      VS_CONFIG_RUN);
+  g_assert_cmpstr (cfg.segment, ==, "s");
+  g_assert_cmpstr (cfg.bind, ==, "127.0.0.1");
+  g_assert_cmpuint (cfg.port, ==, 8080);
+  g_assert_cmpint (cfg.codec, ==, VS_CODEC_H264);
+  g_assert_cmpuint (cfg.bitrate, ==, 2500);
+  g_assert_cmpuint (cfg.max_bitrate, ==, 2500);
+  g_assert_cmpuint (cfg.min_bitrate, ==, 150);
+  g_assert_cmpuint (cfg.max_fps, ==, 30);
+  g_assert_cmpint (cfg.control, ==, VS_CONTROL_FIRST);
+  g_assert_true (cfg.adapt);
+  g_assert_false (cfg.allow_resize);
+  g_assert_cmpuint (cfg.max_input_rate, ==, 250);
+  vs_config_clear (&cfg);
+}
+
+static void
+test_values (void)
+{
+  VsConfig cfg;
+  gchar *why;
+  guint k;
+
+  g_assert_cmpint (parse (&cfg, &why, "--pipeline", "videotestsrc",
+          "--codec", "VP8", "--bitrate", "4M", "--max-size", "640x360",
+          "--profile", "low", "--control", "token", "--token", "x",
+          "--allow-resize", "--no-adapt", "--bind", "::1", "--port", "0",
+          NULL), ==, VS_CONFIG_RUN);
+  g_assert_cmpint (cfg.codec, ==, VS_CODEC_VP8);
+  g_assert_cmpuint (cfg.bitrate, ==, 4000);
+  g_assert_cmpuint (cfg.max_fps, ==, 15);       /* the low profile */
+  g_assert_cmpuint (cfg.max_width, ==, 640);
+  g_assert_cmpint (cfg.control, ==, VS_CONTROL_TOKEN);
+  g_assert_true (cfg.allow_resize);
+  g_assert_false (cfg.adapt);
+  vs_config_clear (&cfg);
+  g_assert_true (vs_config_parse_kbps ("800k", &k) && k == 800);
+  g_assert_true (vs_config_parse_kbps ("1.5M", &k) && k == 1500);
+  g_assert_false (vs_config_parse_kbps ("fast", &k));
+  g_assert_false (vs_config_parse_kbps ("200M", &k));
+  g_assert_false (vs_config_parse_kbps ("0", &k));
+}
+
+static void
+test_version (void)
+{
+  VsConfig cfg;
+  gchar *why;
+
+  g_assert_cmpint (parse (&cfg, &why, "--version", NULL), ==, VS_CONFIG_EXIT);
+  vs_config_clear (&cfg);
+}
+
+static void
+test_refusals (void)
+{
+  bad ("which renderer", NULL);
+  bad ("--codec", "-s", "s", "--codec", "av1", NULL);
+  bad ("--bitrate", "-s", "s", "--bitrate", "lots", NULL);
+  bad ("--max-fps", "-s", "s", "--max-fps", "0", NULL);
+  bad ("--max-size", "-s", "s", "--max-size", "1280", NULL);
+  bad ("--max-size", "-s", "s", "--max-size", "8x8", NULL);
+  bad ("--control wants", "-s", "s", "--control", "anyone", NULL);
+  bad ("needs --token", "-s", "s", "--control", "token", NULL);
+  bad ("--profile", "-s", "s", "--profile", "ultra", NULL);
+  bad ("out of range", "-s", "s", "--port", "70000", NULL);
+  bad ("--stun", "-s", "s", "--stun", "stun.example:3478", NULL);
+  bad ("not 'http://x'", "-s", "s", "--turn", "http://x", NULL);
+  bad ("--rtmp wants", "-s", "s", "--rtmp", "udp://x", NULL);
+  bad ("--mjpeg-quality", "-s", "s", "--mjpeg-quality", "101", NULL);
+  bad ("--max-input-rate", "-s", "s", "--max-input-rate", "0", NULL);
+  bad ("--bind wants an IP address", "-s", "s", "--bind", "localhost", NULL);
+  bad ("unexpected argument 'extra'", "-s", "s", "extra", NULL);
+  bad ("Unknown option", "-s", "s", "--frobnicate", NULL);
+}
+
+static void
+test_origin (void)
+{
+  gchar *star[] = { (gchar *) "*", NULL };
+  gchar *one[] = { (gchar *) "https://viz.example", NULL };
+
+  g_assert_true (vs_http_origin_allowed (NULL, NULL, "127.0.0.1:8080"));
+  g_assert_true (vs_http_origin_allowed (NULL, "http://127.0.0.1:8080",
+          "127.0.0.1:8080"));
+  g_assert_true (vs_http_origin_allowed (NULL, "http://LOCALHOST:8080",
+          "localhost:8080"));
+  g_assert_false (vs_http_origin_allowed (NULL, "http://evil.example:8080",
+          "127.0.0.1:8080"));
+  g_assert_false (vs_http_origin_allowed (NULL, "http://127.0.0.1:9090",
+          "127.0.0.1:8080"));
+  g_assert_false (vs_http_origin_allowed (NULL, "null", "127.0.0.1:8080"));
+  g_assert_true (vs_http_origin_allowed (one, "https://viz.example",
+          "127.0.0.1:8080"));
+  g_assert_false (vs_http_origin_allowed (one, "https://viz.example.evil",
+          "127.0.0.1:8080"));
+  g_assert_true (vs_http_origin_allowed (star, "http://anything", "h"));
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (NULL, NULL);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/values", test_values);
+  g_test_add_func ("/config/version", test_version);
+  g_test_add_func ("/config/refusals", test_refusals);
+  g_test_add_func ("/config/origin", test_origin);
+  return g_test_run ();
+}
