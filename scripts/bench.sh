@@ -24,6 +24,17 @@ VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   /usr/bin/python3 bench/bench_browser.py "${BENCH_SECONDS:-10}"
 
 echo
+echo "== one viewer behind a slow link (veth + tbf): latency, stalls, use of the link =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_links.py --rates 300,1000,3000 --duration 30 \
+  --server-arg=--bitrate --server-arg=2500
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_links.py --step --duration 30 --settle 15 \
+  --server-arg=--bitrate --server-arg=2500
+
+echo
 echo "== quality per bit: MJPEG vs VP8 vs H.264 (SSIM vs the source frames) =="
 VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \

@@ -10,26 +10,61 @@
 
 #include <gst/gst.h>
 
+#define HOLD_TICKS 2             /* after a decrease */
+#define NEAR_CAPACITY 0.85      /* of the known capacity: probe slowly */
+#define FORGET_TICKS 20         /* clean ticks that make it forget it */
+
 guint
 vs_adapt_step (VsLinkStats * link, guint current)
 {
   gdouble target = current;
 
   if (link->loss > 0.10 || link->delay_trend > 2.0) {
-    /* Multiplicative decrease to what actually arrived. */
-    gdouble got = link->recv_kbps > 0 ? link->recv_kbps : current;
-    target = MIN (current * (1.0 - 0.5 * MIN (link->loss, 0.5)), got * 0.85);
     link->bad_ticks++;
     link->good_ticks = 0;
+    /* Feedback lags: the second after a decrease still reports what came
+     * before it. One decrease, then wait for the queue to drain. */
+    if (link->hold_ticks == HOLD_TICKS) {
+      link->hold_ticks--;
+      return current;
+    }
+    /* Multiplicative decrease to what actually arrived: while the link
+     * is full, that is its capacity. */
+    {
+      gdouble got = link->recv_kbps > 0 ? link->recv_kbps : current;
+      link->capacity_kbps = link->capacity_kbps > 0 ?
+          0.5 * link->capacity_kbps + 0.5 * got : got;
+      target = MIN (current * (1.0 - 0.5 * MIN (link->loss, 0.5)),
+          got * 0.85);
+    }
+    link->hold_ticks = HOLD_TICKS;
   } else if (link->loss > 0.02) {
     link->bad_ticks++;
     link->good_ticks = 0;
   } else {
     link->good_ticks++;
     link->bad_ticks = 0;
-    /* Up only while what we send actually gets through. */
-    if (link->good_ticks >= 2)
-      target = current * 1.08 + 20;
+    if (link->hold_ticks > 0) {
+      link->hold_ticks--;
+    } else if (link->good_ticks >= 2 && (link->sent_kbps <= 0
+            || current < 2.0 * link->sent_kbps + 100)) {
+      /* Up only while what we send actually gets through, and while the
+       * encoder uses a fair part of what it has (a target far above what
+       * it sends proves nothing about the link and ends in a burst when
+       * the picture gets busy); slowly near the ceiling. */
+      if (link->capacity_kbps > 0
+          && current >= NEAR_CAPACITY * link->capacity_kbps)
+        target = current * 1.02 + 5;
+      else
+        target = current * 1.08 + 20;
+    }
+    /* More got through than the ceiling: it was low. */
+    if (link->capacity_kbps > 0 && link->recv_kbps > link->capacity_kbps)
+      link->capacity_kbps = link->recv_kbps;
+    /* Clean for long: the link may have grown; forget the ceiling and
+     * probe at the full pace again. */
+    if (link->good_ticks >= FORGET_TICKS)
+      link->capacity_kbps = 0;
   }
   return (guint) target;
 }

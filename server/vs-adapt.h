@@ -21,10 +21,21 @@ typedef struct
   gdouble recv_kbps, sent_kbps;
   gdouble delay_trend;          /* ms, average delta of delta */
   guint bad_ticks, good_ticks;
+  /* the controller's memory */
+  gdouble capacity_kbps;        /* what the link delivered when full, 0 =
+                                 * not known yet */
+  guint hold_ticks;             /* no increase until the queue drained */
 } VsLinkStats;
 
 /* One step (once a second) of a loss and delay based controller in the
- * spirit of GCC: the new target bitrate for current, kbit/s. */
+ * spirit of GCC: the new target bitrate for current, kbit/s.
+ *
+ * Congestion (loss over 10 % or a growing delay): down to 85 % of what
+ * arrived, which is then the link's known capacity, and a hold of 2 s for
+ * the queue to drain. A clean link: up 8 % a second while far below the
+ * known capacity, but only 2 % a second within 15 % of it, so the
+ * target creeps up to the ceiling instead of crashing through it. After
+ * 20 clean seconds the ceiling is forgotten (the link may have grown). */
 guint vs_adapt_step (VsLinkStats * link, guint current_kbps);
 
 typedef struct

@@ -76,6 +76,11 @@ make_pipe (VsInput * in, GError ** error)
   in->pipe = gst_pipeline_new (NULL);
   in->appsrc = gst_element_factory_make ("appsrc", NULL);
   in->sink = gst_element_factory_make ("interactsink", NULL);
+  /* Ours as well as the bin's, whatever happens next. */
+  if (in->appsrc)
+    gst_object_ref_sink (in->appsrc);
+  if (in->sink)
+    gst_object_ref_sink (in->sink);
   if (!in->appsrc || !in->sink) {
     g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
         "interactsink or appsrc missing");
@@ -88,8 +93,7 @@ make_pipe (VsInput * in, GError ** error)
       in->viewer_id, "coordinates", 1 /* normalized */ , "max-message-size",
       in->cfg->max_message, "allowed-events", in->mask, "sync", FALSE,
       "async", FALSE, NULL);
-  gst_bin_add_many (GST_BIN (in->pipe), gst_object_ref (in->appsrc),
-      gst_object_ref (in->sink), NULL);
+  gst_bin_add_many (GST_BIN (in->pipe), in->appsrc, in->sink, NULL);
   gst_element_link (in->appsrc, in->sink);
   if (gst_element_set_state (in->pipe, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {

@@ -196,7 +196,12 @@ handle_error (VsMedia * media, GstMessage * msg)
   gst_message_parse_error (msg, &err, &dbg);
   GST_WARNING ("error from %s: %s (%s)", GST_MESSAGE_SRC_NAME (msg),
       err->message, dbg);
-  if (src == GST_OBJECT (media->source)
+  if (!gst_object_has_as_ancestor (src, GST_OBJECT (media->pipeline))) {
+    /* Posted by a branch already taken out (a viewer's second error, or
+     * one from its way to NULL): its owner knows. */
+    GST_INFO ("ignored: %s is no longer in the pipeline",
+        GST_MESSAGE_SRC_NAME (msg));
+  } else if (src == GST_OBJECT (media->source)
       || gst_object_has_as_ancestor (src, GST_OBJECT (media->source))) {
     /* A hostile or broken segment: say so, try again later. */
     set_renderer_state (media, "error", err->message);
@@ -329,8 +334,12 @@ vs_media_new (const VsConfig * cfg, const VsMediaHooks * hooks,
   g_mutex_init (&media->timing_lock);
   media->pipeline = gst_pipeline_new ("vizstream-server");
   media->source = make_source (cfg, error);
-  if (!media->source)
+  if (!media->source) {
+    if (error && !*error)
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+          "the application made no source element");
     goto fail;
+  }
   media->rawtee = gst_element_factory_make ("tee", "raw");
   g_object_set (media->rawtee, "allow-not-linked", TRUE, NULL);
   gst_bin_add_many (GST_BIN (media->pipeline), media->source, media->rawtee,

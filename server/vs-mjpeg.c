@@ -291,7 +291,8 @@ vs_mjpeg_new (VsMedia * media, const VsConfig * cfg, GError ** error)
       if (els[i])
         gst_object_unref (gst_object_ref_sink (els[i]));
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "jpegenc or appsink missing (gstreamer1.0-plugins-good, -base)");
+        "missing queue, valve, videoconvertscale, jpegenc or appsink: run "
+        "scripts/install-deps.sh");
     g_free (bc);
     return NULL;
   }

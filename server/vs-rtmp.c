@@ -227,9 +227,19 @@ vs_rtmp_new (VsMedia * media, const VsConfig * cfg, GError ** error)
   set->urls = g_ptr_array_new ();
   if (!cfg->rtmp || !cfg->rtmp[0])
     return set;
-  set->branch = gst_bin_new ("rtmp-raw");
   queue = gst_element_factory_make ("queue", NULL);
   sink = gst_element_factory_make ("appsink", NULL);
+  if (!queue || !sink) {
+    if (queue)
+      gst_object_unref (gst_object_ref_sink (queue));
+    if (sink)
+      gst_object_unref (gst_object_ref_sink (sink));
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "missing queue or appsink: run scripts/install-deps.sh");
+    vs_rtmp_free (set);
+    return NULL;
+  }
+  set->branch = gst_bin_new ("rtmp-raw");
   g_object_set (queue, "max-size-buffers", 1, "max-size-bytes", 0,
       "max-size-time", (guint64) 0, "leaky", 2, NULL);
   g_object_set (sink, "sync", FALSE, "async", FALSE, "max-buffers", 1,
@@ -263,6 +273,9 @@ vs_rtmp_free (VsRtmpSet * set)
 {
   if (!set)
     return;
+  /* The raw branch first: its streaming thread walks the pushes. */
+  if (set->branch)
+    vs_media_remove_branch (set->media, set->branch);
   for (guint i = 0; i < set->urls->len; i++) {
     VsRtmp *r = g_ptr_array_index (set->urls, i);
     if (r->retry_id)
@@ -275,8 +288,6 @@ vs_rtmp_free (VsRtmpSet * set)
     g_free (r);
   }
   g_ptr_array_unref (set->urls);
-  if (set->branch)
-    vs_media_remove_branch (set->media, set->branch);
   g_free (set);
 }
 

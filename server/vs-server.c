@@ -192,7 +192,7 @@ adapt (VsServer * server)
   }
   if (server->cfg.adapt)
     vs_encodes_adapt (server->encodes, (VsLeg **) legs->pdata, legs->len,
-        leader);
+        leader, server->leader != NULL);
   g_ptr_array_unref (legs);
 }
 

@@ -225,6 +225,24 @@ variant_free (VsVariant * v)
   g_free (v);
 }
 
+/* A chain that could not be linked: out of the pipeline, and gone. */
+static VsVariant *
+variant_discard (VsVariant * v)
+{
+  GstElement *pipeline = vs_media_bin (v->encodes->media);
+  GstElement *chain[] = { v->tee, v->enccaps, v->enc, v->caps, v->convert,
+    v->valve, v->queue
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (chain); i++) {
+    gst_element_set_locked_state (chain[i], TRUE);
+    gst_element_set_state (chain[i], GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (pipeline), chain[i]);
+  }
+  variant_free (v);
+  return NULL;
+}
+
 static VsVariant *
 variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
 {
@@ -290,7 +308,7 @@ variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
           v->enc, v->enccaps, v->tee, NULL)) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "cannot link the %s encode chain (%s)", v->name, e->encoder->element);
-    return NULL;
+    return variant_discard (v);
   }
   add_probe (v->valve, "src", rate_probe, v);
   add_probe (v->enccaps, "src", count_probe, v);
@@ -305,7 +323,7 @@ variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
   if (!vs_media_link_raw (e->media, v->queue)) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "cannot link the source to the %s encode chain", v->name);
-    return NULL;
+    return variant_discard (v);
   }
   return v;
 }
@@ -581,7 +599,8 @@ leg_move (VsLeg * leg, VsVariant * to)
 }
 
 void
-vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader)
+vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader,
+    gboolean has_leader)
 {
   gint64 now = g_get_monotonic_time ();
 
@@ -589,7 +608,7 @@ vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader)
     VsLeg *leg = legs[i];
     VsAdaptDecision d;
     VsAdaptInput in = {
-      .steers = leg == leader || (!leader && leg->variant == e->main
+      .steers = leg == leader || (!has_leader && leg->variant == e->main
           && e->main->users == 1),
       .on_low = leg->variant != e->main,
       .main_kbps = e->main->bitrate,

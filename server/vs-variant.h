@@ -64,9 +64,11 @@ void vs_leg_request_key (VsLeg * leg);
 gboolean vs_leg_overrun (VsLeg * leg);
 const gchar *vs_leg_variant_name (VsLeg * leg);
 
-/* One controller tick over the legs measured this tick; leader is the
- * controlling viewer's leg (or NULL). */
+/* One controller tick over the legs measured this tick. leader is the
+ * controlling viewer's leg; has_leader says whether there is such a
+ * viewer at all (it may have no leg: video over the WebSocket, MJPEG):
+ * without one, a leg alone on the main encode steers it. */
 void vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs,
-    VsLeg * leader);
+    VsLeg * leader, gboolean has_leader);
 
 G_END_DECLS

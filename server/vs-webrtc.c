@@ -20,6 +20,7 @@
 #include <gst/webrtc/webrtc.h>
 #include <gst/sdp/sdp.h>
 #include <gst/rtp/rtp.h>
+#include <gst/video/video.h>
 
 #define GST_CAT_DEFAULT vs_debug
 
@@ -171,6 +172,24 @@ on_overrun (GstElement * queue, gpointer data)
   VsWebrtcPeer *peer = data;
   if (vs_leg_overrun (&peer->leg))
     defer (peer, DEFER_KEY, NULL, NULL, 0);
+}
+
+/* A picture loss indication from the browser comes up from webrtcbin as
+ * a force-key-unit event: taken here and asked of the encode like any
+ * other key frame, so that the requests of every viewer are coalesced
+ * (one key frame per 200 ms at most: on a congested link each key frame
+ * is a burst that can cause the next loss) and the viewer's gate drops
+ * the delta frames it could not decode anyway. */
+static GstPadProbeReturn
+pli_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+
+  if (!gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
+    return GST_PAD_PROBE_OK;
+  g_atomic_int_set (&peer->leg.need_key, 1);
+  defer (peer, DEFER_KEY, NULL, NULL, 0);
+  return GST_PAD_PROBE_DROP;
 }
 
 /* Frame timing for the page's latency figure: the RTP timestamp of each
@@ -511,6 +530,10 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
   }
   pad = gst_element_get_static_pad (peer->queue, "sink");
   gst_element_add_pad (peer->bin, gst_ghost_pad_new ("sink", pad));
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (peer->queue, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, pli_probe, peer,
+      NULL);
   gst_object_unref (pad);
   pad = gst_element_get_static_pad (peer->pay, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |

@@ -51,6 +51,67 @@ test_step_some_loss_holds (void)
   g_assert_cmpuint (link.good_ticks, ==, 0);
 }
 
+/* A 1 Mbit/s link: after the first congestion the target waits for the
+ * queue to drain, then creeps towards the capacity it learnt instead of
+ * climbing 8 % a second through it. */
+static void
+test_step_learns_capacity (void)
+{
+  VsLinkStats link = {.delay_trend = 8.0,.recv_kbps = 1000 };
+  guint kbps = vs_adapt_step (&link, 2500);
+
+  g_assert_cmpuint (kbps, ==, 850);
+  g_assert_cmpfloat (link.capacity_kbps, ==, 1000);
+  link.delay_trend = 0;
+  link.recv_kbps = 850;
+  /* two ticks of hold */
+  g_assert_cmpuint (kbps = vs_adapt_step (&link, kbps), ==, 850);
+  g_assert_cmpuint (kbps = vs_adapt_step (&link, kbps), ==, 850);
+  /* then 2 % a second near the ceiling */
+  g_assert_cmpuint (kbps = vs_adapt_step (&link, kbps), ==, 872);
+  g_assert_cmpuint (kbps = vs_adapt_step (&link, kbps), ==, 894);
+  /* Far below it (a new, lower figure for the encode): 8 % again. */
+  g_assert_cmpuint (vs_adapt_step (&link, 400), ==, 452);
+  /* Sending past the ceiling without trouble: the ceiling moves up (to
+   * what arrived, not to the target). */
+  link.recv_kbps = 1100;
+  vs_adapt_step (&link, 1300);
+  g_assert_cmpfloat (link.capacity_kbps, ==, 1100);
+  /* 20 clean seconds: forgotten, 8 % a second again. */
+  while (link.good_ticks < 19)
+    vs_adapt_step (&link, 1100);
+  g_assert_cmpfloat (link.capacity_kbps, >, 0);
+  g_assert_cmpuint (vs_adapt_step (&link, 1100), ==, 1127);
+  g_assert_cmpfloat (link.capacity_kbps, ==, 0);
+  g_assert_cmpuint (vs_adapt_step (&link, 1100), ==, 1208);
+}
+
+/* Feedback lags a second: one decrease, not one per stale report. */
+static void
+test_step_one_decrease_per_congestion (void)
+{
+  VsLinkStats link = {.loss = 0.5,.recv_kbps = 1000 };
+  guint kbps = vs_adapt_step (&link, 2000);
+
+  g_assert_cmpuint (kbps, ==, 850);
+  g_assert_cmpuint (vs_adapt_step (&link, kbps), ==, 850);
+  /* Still congested after the hold: down again. */
+  link.recv_kbps = 600;
+  g_assert_cmpuint (vs_adapt_step (&link, 850), ==, 510);
+}
+
+/* The encoder sends far less than its target (an easy picture): raising
+ * the target tells nothing about the link. */
+static void
+test_step_no_increase_past_what_is_sent (void)
+{
+  VsLinkStats link = {.sent_kbps = 400,.recv_kbps = 400,.good_ticks = 5 };
+
+  g_assert_cmpuint (vs_adapt_step (&link, 1000), ==, 1000);
+  link.sent_kbps = 900;
+  g_assert_cmpuint (vs_adapt_step (&link, 1000), ==, 1100);
+}
+
 static void
 test_ladder (void)
 {
@@ -191,6 +252,11 @@ main (int argc, char **argv)
   g_test_add_func ("/adapt/step/loss", test_step_loss_drops_to_what_arrived);
   g_test_add_func ("/adapt/step/delay", test_step_delay_trend_drops);
   g_test_add_func ("/adapt/step/some-loss-holds", test_step_some_loss_holds);
+  g_test_add_func ("/adapt/step/learns-capacity", test_step_learns_capacity);
+  g_test_add_func ("/adapt/step/one-decrease",
+      test_step_one_decrease_per_congestion);
+  g_test_add_func ("/adapt/step/not-past-what-is-sent",
+      test_step_no_increase_past_what_is_sent);
   g_test_add_func ("/adapt/ladder", test_ladder);
   g_test_add_func ("/adapt/scale-vote", test_scale_vote);
   g_test_add_func ("/adapt/decide/leader", test_decide_leader_steers_main);
