@@ -11,6 +11,8 @@ packages=(
   # build
   gcc make meson ninja-build pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  # shmframesrc's I420/NV12 output (optional: without it, RGB only)
+  libyuv-dev
   # run and test: GStreamer tools and the plugins our pipelines use
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly

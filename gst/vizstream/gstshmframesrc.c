@@ -19,6 +19,11 @@
  * element's frame pixels: elements that scale (videoscale) translate
  * navigation events on their way upstream.
  *
+ * Besides the renderer's own format it offers I420 and NV12 (BT.601,
+ * limited range) for the RGB formats, converted with libyuv on the way
+ * out of shared memory, when downstream asks for them: the renderer's
+ * format comes first, so a downstream that takes RGB gets it unchanged.
+ *
  * Each buffer carries the renderer's publish time as a
  * #GstReferenceTimestampMeta (`timestamp/x-unix`) and a custom meta named
  * `VizStreamFrameMeta` with the frame number; GST_BUFFER_OFFSET is the
@@ -41,6 +46,12 @@
 #include <math.h>
 #include <string.h>
 #include <vizstream.h>
+
+#ifdef HAVE_LIBYUV
+#include <libyuv/convert.h>
+#include <libyuv/convert_from_argb.h>
+#include <libyuv/planar_functions.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (gst_shm_frame_src_debug);
 #define GST_CAT_DEFAULT gst_shm_frame_src_debug
@@ -75,10 +86,64 @@ enum
 #define FORMATS "{ RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR, " \
     "GRAY8, GRAY16_LE }"
 
+/* What libyuv produces: BT.601 matrix, limited range; chroma averaged over
+ * 2x2 pixels, i.e. centred between them (the "jpeg" chroma site). */
+#define YUV_COLORIMETRY "bt601"
+#define YUV_CHROMA_SITE "jpeg"
+
+#ifdef HAVE_LIBYUV
+#define SRC_CAPS GST_VIDEO_CAPS_MAKE (FORMATS) "; " \
+    GST_VIDEO_CAPS_MAKE ("{ I420, NV12 }") \
+    ", colorimetry = (string) " YUV_COLORIMETRY \
+    ", chroma-site = (string) " YUV_CHROMA_SITE
+#else
+#define SRC_CAPS GST_VIDEO_CAPS_MAKE (FORMATS)
+#endif
+
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (FORMATS)));
+    GST_STATIC_CAPS (SRC_CAPS));
+
+/* The per-format step of the copy: the frame peeked, into the mapped
+ * output buffer; a VZ_ result (VZ_ERR_TORN: the renderer reused the slot).
+ * Chosen in set_caps. */
+typedef int (*ShmCopyFunc) (GstShmFrameSrc * self, const VzFrame * f,
+    GstVideoFrame * out);
+
+#ifdef HAVE_LIBYUV
+/* libyuv's converters, named by the word order of a little-endian 32-bit
+ * pixel: its "ABGR" is R, G, B, A in memory (GStreamer's RGBA), its
+ * "RGB24" B, G, R (GStreamer's BGR) and its "RAW" R, G, B. */
+typedef int (*ToI420Func) (const uint8_t * src, int src_stride,
+    uint8_t * y, int y_stride, uint8_t * u, int u_stride, uint8_t * v,
+    int v_stride, int width, int height);
+typedef int (*ToNV12Func) (const uint8_t * src, int src_stride,
+    uint8_t * y, int y_stride, uint8_t * uv, int uv_stride, int width,
+    int height);
+
+typedef struct
+{
+  VzFormat format;
+  ToI420Func to_i420;
+  ToNV12Func to_nv12;           /* NULL: I420's converter, then U, V merged */
+} ShmConversion;
+
+/* *INDENT-OFF* */
+static const ShmConversion conversions[] = {
+  { VZ_FORMAT_RGBA, ABGRToI420,  ABGRToNV12 },
+  { VZ_FORMAT_RGBX, ABGRToI420,  ABGRToNV12 },
+  { VZ_FORMAT_BGRA, ARGBToI420,  ARGBToNV12 },
+  { VZ_FORMAT_BGRX, ARGBToI420,  ARGBToNV12 },
+  { VZ_FORMAT_ARGB, BGRAToI420,  NULL },
+  { VZ_FORMAT_XRGB, BGRAToI420,  NULL },
+  { VZ_FORMAT_ABGR, RGBAToI420,  NULL },
+  { VZ_FORMAT_XBGR, RGBAToI420,  NULL },
+  { VZ_FORMAT_RGB,  RAWToI420,   NULL },
+  { VZ_FORMAT_BGR,  RGB24ToI420, NULL },
+};
+/* *INDENT-ON* */
+#endif
 
 struct _GstShmFrameSrc
 {
@@ -108,13 +173,20 @@ struct _GstShmFrameSrc
    * other threads); the streaming thread, their only writer, reads them
    * without it */
   GstVideoInfo info;            /* what is negotiated now */
-  VzFormat cur_format;
+  VzFormat cur_format;          /* the renderer's format it is for */
   gboolean have_info;
   VzFrame pending;              /* frame the next negotiation is for */
   gboolean have_pending;
   guint64 last_frame;           /* frame number of the last push */
 
-  /* the streaming thread only */
+  /* the streaming thread only (set_caps runs there: negotiation is
+   * create()'s or the streaming loop's) */
+  ShmCopyFunc copy;             /* the negotiated format's copy */
+#ifdef HAVE_LIBYUV
+  const ShmConversion *conversion;
+#endif
+  guint8 *scratch;              /* the renderer's frame, for converting */
+  gsize scratch_size;
   gint64 last_push_us;          /* g_get_monotonic_time of last push */
   GstClockTime last_pts;
   guint64 absent_since;         /* monotonic ns, 0 when present */
@@ -292,6 +364,8 @@ gst_shm_frame_src_finalize (GObject * object)
 
   g_free (self->segment);
   g_free (self->segment_name);
+  if (self->scratch)
+    g_aligned_free (self->scratch);
   g_cond_clear (&self->cond);
   g_mutex_clear (&self->nav_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -441,7 +515,13 @@ gst_shm_frame_src_detach (GstShmFrameSrc * self)
 static gboolean
 gst_shm_frame_src_stop (GstBaseSrc * bsrc)
 {
-  gst_shm_frame_src_detach (GST_SHM_FRAME_SRC (bsrc));
+  GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
+
+  gst_shm_frame_src_detach (self);
+  if (self->scratch)
+    g_aligned_free (self->scratch);
+  self->scratch = NULL;
+  self->scratch_size = 0;
   return TRUE;
 }
 
@@ -481,12 +561,23 @@ gst_shm_frame_src_video_format (VzFormat format)
       GST_VIDEO_FORMAT_UNKNOWN;
 }
 
-static GstCaps *
-gst_shm_frame_src_caps_for (GstShmFrameSrc * self, VzFormat format,
+#ifdef HAVE_LIBYUV
+static const ShmConversion *
+gst_shm_frame_src_conversion (VzFormat format)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (conversions); i++)
+    if (conversions[i].format == format)
+      return &conversions[i];
+  return NULL;
+}
+#endif
+
+static GstStructure *
+gst_shm_frame_src_structure_for (GstShmFrameSrc * self, const gchar * format,
     guint width, guint height)
 {
-  GstCaps *caps = gst_caps_new_simple ("video/x-raw",
-      "format", G_TYPE_STRING, vz_format_name (format),
+  GstStructure *s = gst_structure_new ("video/x-raw",
+      "format", G_TYPE_STRING, format,
       "width", G_TYPE_INT, (gint) width,
       "height", G_TYPE_INT, (gint) height,
       "framerate", GST_TYPE_FRACTION, 0, 1,
@@ -494,8 +585,34 @@ gst_shm_frame_src_caps_for (GstShmFrameSrc * self, VzFormat format,
 
   /* The frame rate is variable (the renderer's); say the cap if any. */
   if (self->min_interval > 0)
-    gst_caps_set_simple (caps, "max-framerate", GST_TYPE_FRACTION,
+    gst_structure_set (s, "max-framerate", GST_TYPE_FRACTION,
         self->cap_n, self->cap_d, NULL);
+  return s;
+}
+
+/* The renderer's format first (what a downstream that takes anything
+ * gets), then what it converts to. */
+static GstCaps *
+gst_shm_frame_src_caps_for (GstShmFrameSrc * self, VzFormat format,
+    guint width, guint height)
+{
+  GstCaps *caps = gst_caps_new_empty ();
+
+  gst_caps_append_structure (caps, gst_shm_frame_src_structure_for (self,
+          vz_format_name (format), width, height));
+#ifdef HAVE_LIBYUV
+  if (gst_shm_frame_src_conversion (format)) {
+    static const gchar *yuv[] = { "I420", "NV12" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (yuv); i++) {
+      GstStructure *s = gst_shm_frame_src_structure_for (self, yuv[i], width,
+          height);
+      gst_structure_set (s, "colorimetry", G_TYPE_STRING, YUV_COLORIMETRY,
+          "chroma-site", G_TYPE_STRING, YUV_CHROMA_SITE, NULL);
+      gst_caps_append_structure (caps, s);
+    }
+  }
+#endif
   return caps;
 }
 
@@ -541,20 +658,163 @@ gst_shm_frame_src_negotiate (GstBaseSrc * bsrc)
   return GST_BASE_SRC_CLASS (parent_class)->negotiate (bsrc);
 }
 
+/* ---- the per-format copies, picked in set_caps ---- */
+
+/* The renderer's own format: the one copy, flipped on the way. */
+static int
+gst_shm_frame_src_copy_same (GstShmFrameSrc * self, const VzFrame * f,
+    GstVideoFrame * out)
+{
+  return vz_reader_copy (self->reader, f, GST_VIDEO_FRAME_PLANE_DATA (out, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 0), VZ_COPY_TOP_DOWN);
+}
+
+#ifdef HAVE_LIBYUV
+/* The frame, as the renderer laid it out (stride, row order), into
+ * scratch memory: the library hands a frame over only through a copy it
+ * can check for tearing, so libyuv reads that copy. extra: bytes after
+ * the frame for the caller. NULL src on error, with rc set. */
+static const guint8 *
+gst_shm_frame_src_read_scratch (GstShmFrameSrc * self, const VzFrame * f,
+    gsize extra, int *rc)
+{
+  gsize size = (gsize) f->stride * f->height + extra;
+
+  if (size > self->scratch_size) {
+    if (self->scratch)
+      g_aligned_free (self->scratch);
+    self->scratch = g_aligned_alloc (size, 1, 64);
+    self->scratch_size = size;
+  }
+  *rc = vz_reader_copy (self->reader, f, self->scratch, f->stride, 0);
+  return *rc == VZ_OK ? self->scratch : NULL;
+}
+
+/* libyuv flips a bottom-up source for a negative height. */
+static gint
+gst_shm_frame_src_signed_height (const VzFrame * f)
+{
+  return (f->flags & VZ_FRAME_BOTTOM_UP) ? -(gint) f->height :
+      (gint) f->height;
+}
+
+static int
+gst_shm_frame_src_copy_i420 (GstShmFrameSrc * self, const VzFrame * f,
+    GstVideoFrame * out)
+{
+  int rc;
+  const guint8 *src = gst_shm_frame_src_read_scratch (self, f, 0, &rc);
+
+  if (src == NULL)
+    return rc;
+  self->conversion->to_i420 (src, (int) f->stride,
+      GST_VIDEO_FRAME_PLANE_DATA (out, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 0),
+      GST_VIDEO_FRAME_PLANE_DATA (out, 1),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 1),
+      GST_VIDEO_FRAME_PLANE_DATA (out, 2),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 2), (int) f->width,
+      gst_shm_frame_src_signed_height (f));
+  return VZ_OK;
+}
+
+static int
+gst_shm_frame_src_copy_nv12 (GstShmFrameSrc * self, const VzFrame * f,
+    GstVideoFrame * out)
+{
+  int rc;
+  const guint8 *src = gst_shm_frame_src_read_scratch (self, f, 0, &rc);
+
+  if (src == NULL)
+    return rc;
+  self->conversion->to_nv12 (src, (int) f->stride,
+      GST_VIDEO_FRAME_PLANE_DATA (out, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 0),
+      GST_VIDEO_FRAME_PLANE_DATA (out, 1),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 1), (int) f->width,
+      gst_shm_frame_src_signed_height (f));
+  return VZ_OK;
+}
+
+/* No direct converter: I420's, with U and V in scratch after the frame,
+ * then interleaved (a quarter of the pixels, twice). */
+static int
+gst_shm_frame_src_copy_nv12_via_i420 (GstShmFrameSrc * self,
+    const VzFrame * f, GstVideoFrame * out)
+{
+  gint cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
+  gsize plane = (gsize) cw * ch;
+  gsize frame_size = (gsize) f->stride * f->height;
+  int rc;
+  const guint8 *src = gst_shm_frame_src_read_scratch (self, f, 2 * plane,
+      &rc);
+  guint8 *u, *v;
+
+  if (src == NULL)
+    return rc;
+  u = self->scratch + frame_size;
+  v = u + plane;
+  self->conversion->to_i420 (src, (int) f->stride,
+      GST_VIDEO_FRAME_PLANE_DATA (out, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 0), u, cw, v, cw, (int) f->width,
+      gst_shm_frame_src_signed_height (f));
+  MergeUVPlane (u, cw, v, cw, GST_VIDEO_FRAME_PLANE_DATA (out, 1),
+      GST_VIDEO_FRAME_PLANE_STRIDE (out, 1), cw, ch);
+  return VZ_OK;
+}
+#endif
+
+/* The copy that makes `out` frames from the renderer's `in` frames; NULL
+ * when there is none. */
+static ShmCopyFunc
+gst_shm_frame_src_pick_copy (GstShmFrameSrc * self, VzFormat in,
+    GstVideoFormat out)
+{
+#ifdef HAVE_LIBYUV
+  const ShmConversion *conv = gst_shm_frame_src_conversion (in);
+#endif
+
+  if (out == gst_shm_frame_src_video_format (in))
+    return gst_shm_frame_src_copy_same;
+#ifdef HAVE_LIBYUV
+  self->conversion = conv;
+  if (conv && out == GST_VIDEO_FORMAT_I420)
+    return gst_shm_frame_src_copy_i420;
+  if (conv && out == GST_VIDEO_FORMAT_NV12)
+    return conv->to_nv12 ? gst_shm_frame_src_copy_nv12 :
+        gst_shm_frame_src_copy_nv12_via_i420;
+#endif
+  return NULL;
+}
+
 static gboolean
 gst_shm_frame_src_set_caps (GstBaseSrc * bsrc, GstCaps * caps)
 {
   GstShmFrameSrc *self = GST_SHM_FRAME_SRC (bsrc);
   GstVideoInfo info;
+  VzFormat format;
+  ShmCopyFunc copy;
 
   if (!gst_video_info_from_caps (&info, caps)) {
     GST_ERROR_OBJECT (self, "invalid caps %" GST_PTR_FORMAT, caps);
     return FALSE;
   }
+  /* The renderer's format these caps are for: the frame being negotiated
+   * for, else (a reconfigure) what streams now. */
+  GST_OBJECT_LOCK (self);
+  format = self->have_pending ? self->pending.format : self->cur_format;
+  GST_OBJECT_UNLOCK (self);
+  copy = gst_shm_frame_src_pick_copy (self, format,
+      GST_VIDEO_INFO_FORMAT (&info));
+  if (copy == NULL) {
+    GST_ERROR_OBJECT (self, "cannot make %" GST_PTR_FORMAT " from %s frames",
+        caps, vz_format_name (format));
+    return FALSE;
+  }
+  self->copy = copy;
   GST_OBJECT_LOCK (self);
   self->info = info;
-  self->cur_format = vz_format_from_name (gst_video_format_to_string
-      (GST_VIDEO_INFO_FORMAT (&info)));
+  self->cur_format = format;
   self->have_info = TRUE;
   GST_OBJECT_UNLOCK (self);
   GST_DEBUG_OBJECT (self, "negotiated %" GST_PTR_FORMAT, caps);
@@ -957,8 +1217,7 @@ gst_shm_frame_src_frame_matches_info (GstShmFrameSrc * self,
   return self->have_info
       && GST_VIDEO_INFO_WIDTH (&self->info) == (gint) f->width
       && GST_VIDEO_INFO_HEIGHT (&self->info) == (gint) f->height
-      && GST_VIDEO_INFO_FORMAT (&self->info) ==
-      gst_shm_frame_src_video_format (f->format);
+      && self->cur_format == f->format;
 }
 
 static gboolean
@@ -1092,8 +1351,9 @@ gst_shm_frame_src_output_buffer (GstShmFrameSrc * self, GstBuffer ** buf)
   return ret;
 }
 
-/* Step 5: the one copy, flipped to top-down on the way (FLOW_TORN when
- * the renderer reused the slot meanwhile: the newer frame is there). */
+/* Step 5: the copy in the negotiated format (self->copy), top-down
+ * (FLOW_TORN when the renderer reused the slot meanwhile: the newer frame
+ * is there). */
 static GstFlowReturn
 gst_shm_frame_src_copy_frame (GstShmFrameSrc * self, const VzFrame * f,
     GstBuffer * buf)
@@ -1106,9 +1366,7 @@ gst_shm_frame_src_copy_frame (GstShmFrameSrc * self, const VzFrame * f,
         ("Could not map an output buffer."), (NULL));
     return GST_FLOW_ERROR;
   }
-  rc = vz_reader_copy (self->reader, f,
-      GST_VIDEO_FRAME_PLANE_DATA (&vframe, 0),
-      GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, 0), VZ_COPY_TOP_DOWN);
+  rc = self->copy (self, f, &vframe);
   gst_video_frame_unmap (&vframe);
   if (rc == VZ_OK)
     return GST_FLOW_OK;

@@ -1,7 +1,7 @@
 /* GstHarness tests for shmframesrc: negotiation of every format, resize,
  * flip, timestamps and metas, statistics, the renderer's absence, death
- * and return, prompt state changes, a renderer stalled mid-frame, and
- * hostile segments.
+ * and return, prompt state changes, a renderer stalled mid-frame,
+ * hostile segments, and the I420/NV12 conversion against videoconvert.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -1115,12 +1115,263 @@ GST_START_TEST (test_hostile_truncated_object)
 
 GST_END_TEST;
 
+/* ---- I420 / NV12 out of RGB frames, against videoconvert ---- */
+
+static gboolean
+have_yuv_output (void)
+{
+  GstElementFactory *f = gst_element_factory_find ("shmframesrc");
+  GstCaps *yuv = gst_caps_from_string ("video/x-raw,format=I420");
+  gboolean have = FALSE;
+
+  fail_unless (f != NULL);
+  for (const GList * l = gst_element_factory_get_static_pad_templates (f);
+      l; l = l->next) {
+    GstCaps *t = gst_static_pad_template_get_caps (l->data);
+    have |= gst_caps_can_intersect (t, yuv);
+    gst_caps_unref (t);
+  }
+  gst_caps_unref (yuv);
+  gst_object_unref (f);
+  if (!have)
+    g_print ("skipped: shmframesrc was built without libyuv (libyuv-dev): "
+        "no I420/NV12 output to test\n");
+  return have;
+}
+
+/* Publish a smooth picture (colour changing by a few steps per pixel, as
+ * a rendered scene mostly does: chroma subsampling filters differ, and
+ * only on smooth pictures do they agree within 2), opaque, in the frame's
+ * packed RGB format; stride 0 is the default. */
+static void
+publish_smooth (VzWriter * w, guint width, guint height, VzFormat format,
+    guint stride, guint32 flags)
+{
+  const GstVideoFormatInfo *fi =
+      gst_video_format_get_info (gst_video_format_from_string (vz_format_name
+          (format)));
+  guint bpp = vz_format_bytes_per_pixel (format);
+  VzFrame f;
+
+  fail_unless_equals_int (vz_writer_set_frame_format (w, width, height,
+          format, stride), VZ_OK);
+  fail_unless_equals_int (vz_writer_acquire (w, &f), VZ_OK);
+  for (guint y = 0; y < height; y++) {
+    guint8 *row = (guint8 *) f.data + (gsize) y * f.stride;
+    memset (row, 0xff, f.stride);
+    for (guint x = 0; x < width; x++) {
+      guint8 *px = row + x * bpp;
+      px[fi->poffset[0]] = (guint8) (30 + 5 * x);
+      px[fi->poffset[1]] = (guint8) (20 + 9 * y);
+      px[fi->poffset[2]] = (guint8) (220 - 3 * x - 4 * y);
+    }
+  }
+  fail_unless_equals_int (vz_writer_publish (w, &f, 0, flags), VZ_OK);
+}
+
+/* The newest frame through `desc`, to sink caps `caps`; fills info. */
+static GstBuffer *
+pull_through (const gchar * desc, const gchar * caps, GstVideoInfo * info)
+{
+  GstHarness *h = gst_harness_new_parse (desc);
+  GstBuffer *buf;
+  GstCaps *cur;
+
+  track (h->element);
+  gst_harness_set_sink_caps_str (h, caps);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL, "nothing from '%s' to %s", desc, caps);
+  cur = current_caps (h);
+  fail_unless (gst_video_info_from_caps (info, cur));
+  gst_caps_unref (cur);
+  gst_harness_teardown (h);
+  return buf;
+}
+
+/* Every component of every pixel within 2 of the reference's; geometry and
+ * colorimetry the same. */
+static void
+compare_yuv (GstBuffer * buf, GstVideoInfo * info, GstBuffer * ref,
+    GstVideoInfo * ref_info, const gchar * what)
+{
+  GstVideoFrame a, b;
+  gint worst = 0;
+
+  fail_unless_equals_int (GST_VIDEO_INFO_FORMAT (info),
+      GST_VIDEO_INFO_FORMAT (ref_info));
+  fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (info),
+      GST_VIDEO_INFO_WIDTH (ref_info));
+  fail_unless_equals_int (GST_VIDEO_INFO_HEIGHT (info),
+      GST_VIDEO_INFO_HEIGHT (ref_info));
+  fail_unless (gst_video_colorimetry_is_equal (&info->colorimetry,
+          &ref_info->colorimetry), "%s: colorimetry differs", what);
+  fail_unless (gst_video_frame_map (&a, info, buf, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&b, ref_info, ref, GST_MAP_READ));
+  for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS (&a); c++) {
+    for (gint y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT (&a, c); y++) {
+      const guint8 *ra = (const guint8 *) GST_VIDEO_FRAME_COMP_DATA (&a, c)
+          + y * GST_VIDEO_FRAME_COMP_STRIDE (&a, c);
+      const guint8 *rb = (const guint8 *) GST_VIDEO_FRAME_COMP_DATA (&b, c)
+          + y * GST_VIDEO_FRAME_COMP_STRIDE (&b, c);
+      for (gint x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH (&a, c); x++) {
+        gint va = ra[x * GST_VIDEO_FRAME_COMP_PSTRIDE (&a, c)];
+        gint vb = rb[x * GST_VIDEO_FRAME_COMP_PSTRIDE (&b, c)];
+        worst = MAX (worst, ABS (va - vb));
+        fail_unless (ABS (va - vb) <= 2, "%s: component %u at %d,%d is %d, "
+            "videoconvert says %d", what, c, x, y, va, vb);
+      }
+    }
+  }
+  GST_INFO ("%s: largest difference %d", what, worst);
+  gst_video_frame_unmap (&a);
+  gst_video_frame_unmap (&b);
+}
+
+/* Every RGB format to `yuv`, at an odd size, then an even one with padded
+ * rows, then bottom-up with padded rows: shmframesrc's conversion against
+ * videoconvert's of the same frame (shmframesrc's RGB output). */
+static void
+check_conversions (const gchar * yuv)
+{
+  static const struct
+  {
+    guint w, h, pad;
+    guint32 flags;
+  } cases[] = {
+    {33, 17, 0, 0}, {34, 18, 20, 0}, {33, 17, 12, VZ_FRAME_BOTTOM_UP},
+  };
+  gchar *caps = g_strdup_printf ("video/x-raw,format=%s,colorimetry=bt601,"
+      "chroma-site=jpeg", yuv);
+
+  for (int fmt = VZ_FORMAT_RGBA; fmt <= VZ_FORMAT_BGR; fmt++) {
+    gchar *name = unique_name ("vz-check");
+    VzWriter *w = make_writer (name, 64, 32, fmt);
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+      gchar *src = g_strdup_printf ("shmframesrc segment=%s", name);
+      gchar *ref_desc = g_strdup_printf ("shmframesrc segment=%s ! "
+          "video/x-raw,format=%s ! videoconvert", name, vz_format_name (fmt));
+      gchar *what = g_strdup_printf ("%s %ux%u%s%s -> %s",
+          vz_format_name (fmt), cases[i].w, cases[i].h,
+          cases[i].pad ? " padded" : "",
+          cases[i].flags ? " bottom-up" : "", yuv);
+      guint stride = cases[i].pad ? vz_default_stride (fmt, cases[i].w)
+          + cases[i].pad : 0;
+      GstVideoInfo info, ref_info;
+      GstBuffer *buf, *ref;
+
+      publish_smooth (w, cases[i].w, cases[i].h, fmt, stride,
+          cases[i].flags);
+      buf = pull_through (src, caps, &info);
+      ref = pull_through (ref_desc, caps, &ref_info);
+      compare_yuv (buf, &info, ref, &ref_info, what);
+      gst_buffer_unref (buf);
+      gst_buffer_unref (ref);
+      g_free (what);
+      g_free (ref_desc);
+      g_free (src);
+    }
+    vz_writer_close (w);
+    g_free (name);
+  }
+  g_free (caps);
+}
+
+GST_START_TEST (test_convert_i420)
+{
+  if (have_yuv_output ())
+    check_conversions ("I420");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_convert_nv12)
+{
+  if (have_yuv_output ())
+    check_conversions ("NV12");
+}
+
+GST_END_TEST;
+
+/* A downstream that takes RGB or YUV gets the renderer's RGB, unchanged
+ * (what every pipeline before the conversion got); one that takes only
+ * YUV gets I420 in the caps shmframesrc says. */
+GST_START_TEST (test_rgb_first)
+{
+  gchar *name = unique_name ("vz-check");
+  gchar *desc = g_strdup_printf ("shmframesrc segment=%s", name);
+  VzWriter *w = make_writer (name, 33, 17, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  GstVideoInfo info;
+  GstBuffer *buf;
+  GstCaps *caps;
+  GstStructure *s;
+
+  publish_pattern (w, 9, VZ_FRAME_BOTTOM_UP);
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format={I420,NV12,RGBA}");
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  caps = current_caps (h);
+  s = gst_caps_get_structure (caps, 0);
+  fail_unless_equals_string (gst_structure_get_string (s, "format"), "RGBA");
+  fail_if (gst_structure_has_field (s, "colorimetry"));
+  check_pattern (buf, caps, 9, TRUE);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+
+  if (have_yuv_output ()) {
+    buf = pull_through (desc, "video/x-raw,format={I420,NV12}", &info);
+    fail_unless_equals_int (GST_VIDEO_INFO_FORMAT (&info),
+        GST_VIDEO_FORMAT_I420);
+    fail_unless_equals_int (info.colorimetry.matrix,
+        GST_VIDEO_COLOR_MATRIX_BT601);
+    fail_unless_equals_int (info.colorimetry.range,
+        GST_VIDEO_COLOR_RANGE_16_235);
+    gst_buffer_unref (buf);
+  }
+  vz_writer_close (w);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Grey frames are not converted: a downstream that wants only YUV gets a
+ * not-negotiated error naming the frames. */
+GST_START_TEST (test_gray_not_converted)
+{
+  gchar *name = unique_name ("vz-check");
+  VzWriter *w = make_writer (name, 16, 8, VZ_FORMAT_GRAY8);
+  GstBus *bus;
+  GstHarness *h = make_harness (name, &bus);
+  gchar *err;
+
+  publish_pattern (w, 1, 0);
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format=I420");
+  gst_harness_play (h);
+  err = pop_message_text (bus, GST_MESSAGE_ERROR, slack (5) * GST_SECOND);
+  fail_unless (err != NULL);
+  fail_unless (strstr (err, "16x8 GRAY8") != NULL, "%s", err);
+  g_free (err);
+  gst_harness_teardown (h);
+  /* queued messages hold the element: drop them */
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 shmframesrc_suite (void)
 {
   Suite *s = suite_create ("shmframesrc");
   TCase *tc = tcase_create ("general");
   TCase *hostile = tcase_create ("hostile");
+  TCase *yuv = tcase_create ("yuv");
 
   tcase_add_checked_fixture (tc, NULL, stop_leftovers);
   suite_add_tcase (s, tc);
@@ -1157,6 +1408,13 @@ shmframesrc_suite (void)
   tcase_add_test (hostile, test_hostile_frame_format);
   tcase_add_test (hostile, test_hostile_empty_object);
   tcase_add_test (hostile, test_hostile_truncated_object);
+
+  tcase_add_checked_fixture (yuv, NULL, stop_leftovers);
+  suite_add_tcase (s, yuv);
+  tcase_add_test (yuv, test_convert_i420);
+  tcase_add_test (yuv, test_convert_nv12);
+  tcase_add_test (yuv, test_rgb_first);
+  tcase_add_test (yuv, test_gray_not_converted);
   return s;
 }
 
