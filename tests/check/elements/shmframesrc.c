@@ -1338,6 +1338,61 @@ GST_START_TEST (test_rgb_first)
 
 GST_END_TEST;
 
+/* The format shmframesrc settles on in `shmframesrc ! videoconvert` to
+ * sink caps `caps`. */
+static gchar *
+format_before_videoconvert (const gchar * segment, const gchar * caps)
+{
+  gchar *desc = g_strdup_printf ("shmframesrc name=src segment=%s ! "
+      "videoconvert", segment);
+  GstHarness *h = gst_harness_new_parse (desc);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (h->element), "src");
+  GstPad *pad = gst_element_get_static_pad (src, "src");
+  GstBuffer *buf;
+  GstCaps *cur;
+  gchar *format;
+
+  track (h->element);
+  gst_harness_set_sink_caps_str (h, caps);
+  gst_harness_play (h);
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+  cur = gst_pad_get_current_caps (pad);
+  fail_unless (cur != NULL);
+  format = g_strdup (gst_structure_get_string (gst_caps_get_structure (cur,
+              0), "format"));
+  gst_caps_unref (cur);
+  gst_object_unref (pad);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+  g_free (desc);
+  return format;
+}
+
+/* videoconvert in front of an encoder lets shmframesrc's I420 through (no
+ * second conversion); in front of an RGB sink it gets RGB, as before. */
+GST_START_TEST (test_videoconvert_takes_yuv)
+{
+  gchar *name = unique_name ("vz-check");
+  VzWriter *w = make_writer (name, 32, 16, VZ_FORMAT_RGBA);
+  gchar *format;
+
+  publish_pattern (w, 3, 0);
+  if (have_yuv_output ()) {
+    format = format_before_videoconvert (name, "video/x-raw,format=I420");
+    fail_unless_equals_string (format, "I420");
+    g_free (format);
+  }
+  format = format_before_videoconvert (name, "video/x-raw,format=BGRx");
+  fail_unless_equals_string (format, "RGBA");
+  g_free (format);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Grey frames are not converted: a downstream that wants only YUV gets a
  * not-negotiated error naming the frames. */
 GST_START_TEST (test_gray_not_converted)
@@ -1414,6 +1469,7 @@ shmframesrc_suite (void)
   tcase_add_test (yuv, test_convert_i420);
   tcase_add_test (yuv, test_convert_nv12);
   tcase_add_test (yuv, test_rgb_first);
+  tcase_add_test (yuv, test_videoconvert_takes_yuv);
   tcase_add_test (yuv, test_gray_not_converted);
   return s;
 }
