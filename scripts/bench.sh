@@ -9,6 +9,10 @@ echo "== frame path (publish -> buffer leaving the source) =="
 "$build/bench/bench-framepath" --size 1920x1080 --frames 240 --rate 60
 
 echo
+echo "== shmframesrc to I420: converted in the element vs memcpy vs videoconvert =="
+"$build/bench/bench-convert" --sizes 1920x1080,1280x720 --frames 180 --rate 60
+
+echo
 echo "== events (producer -> renderer) =="
 "$build/bench/bench-events"
 
