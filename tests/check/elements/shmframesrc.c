@@ -1393,6 +1393,57 @@ GST_START_TEST (test_videoconvert_takes_yuv)
 
 GST_END_TEST;
 
+/* A downstream that changes its mind mid-stream (a branch added behind a
+ * tee) renegotiates on the same frames: I420, then RGBA, then I420. */
+GST_START_TEST (test_reconfigure_switches_format)
+{
+  gchar *name = unique_name ("vz-check");
+  VzWriter *w = make_writer (name, 33, 17, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  const gchar *formats[] = { "I420", "RGBA", "I420" };
+  GstBuffer *buf;
+  GstCaps *caps;
+
+  if (!have_yuv_output ()) {
+    gst_harness_teardown (h);
+    vz_writer_close (w);
+    g_free (name);
+    return;
+  }
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format=I420");
+  gst_harness_play (h);
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
+    gchar *want = g_strdup_printf ("video/x-raw,format=%s", formats[i]);
+    GstVideoInfo info;
+
+    if (i > 0) {
+      /* A frame the element may be waiting for already, in the old caps
+       * (basesrc renegotiates between buffers); the next is in the new. */
+      gst_harness_set_sink_caps_str (h, want);
+      publish_pattern (w, 100 + i, 0);
+      gst_buffer_unref (gst_harness_pull (h));
+    }
+    publish_pattern (w, i, 0);
+    buf = gst_harness_pull (h);
+    fail_unless (buf != NULL);
+    caps = current_caps (h);
+    fail_unless_equals_string (gst_structure_get_string
+        (gst_caps_get_structure (caps, 0), "format"), formats[i]);
+    fail_unless (gst_video_info_from_caps (&info, caps));
+    fail_unless_equals_int (gst_buffer_get_size (buf), info.size);
+    if (g_str_equal (formats[i], "RGBA"))
+      check_pattern (buf, caps, i, FALSE);
+    gst_caps_unref (caps);
+    gst_buffer_unref (buf);
+    g_free (want);
+  }
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Grey frames are not converted: a downstream that wants only YUV gets a
  * not-negotiated error naming the frames. */
 GST_START_TEST (test_gray_not_converted)
@@ -1470,6 +1521,7 @@ shmframesrc_suite (void)
   tcase_add_test (yuv, test_convert_nv12);
   tcase_add_test (yuv, test_rgb_first);
   tcase_add_test (yuv, test_videoconvert_takes_yuv);
+  tcase_add_test (yuv, test_reconfigure_switches_format);
   tcase_add_test (yuv, test_gray_not_converted);
   return s;
 }
