@@ -123,14 +123,12 @@ vs_encoder_pick (const VsConfig * cfg, GError ** error)
   return NULL;
 }
 
-GstElement *
-vs_encoder_make (const VsEncoderInfo * info, guint max_fps)
+void
+vs_encoder_configure (const VsEncoderInfo * info, GstElement * enc,
+    guint max_fps)
 {
-  GstElement *enc = gst_element_factory_make (info->element, NULL);
   guint gop = 4 * MAX (max_fps, 1);
 
-  if (!enc)
-    return NULL;
   apply_settings (enc, info->settings);
   if (has_property (enc, "key-int-max"))
     g_object_set (enc, "key-int-max", gop, NULL);
@@ -138,7 +136,6 @@ vs_encoder_make (const VsEncoderInfo * info, guint max_fps)
     g_object_set (enc, "keyframe-max-dist", gop, NULL);
   if (has_property (enc, "gop-size"))
     g_object_set (enc, "gop-size", gop, NULL);
-  return enc;
 }
 
 void

@@ -24,9 +24,10 @@ typedef struct
  * codec that works here (hardware ones must encode a test picture). */
 const VsEncoderInfo *vs_encoder_pick (const VsConfig * cfg, GError ** error);
 
-/* A configured encoder: low-latency settings, a key frame at most every
- * 4 s of max_fps frames, output caps the browsers take. */
-GstElement *vs_encoder_make (const VsEncoderInfo * info, guint max_fps);
+/* Our settings on an encoder of the table: low latency, a key frame at
+ * most every 4 s of max_fps frames. */
+void vs_encoder_configure (const VsEncoderInfo * info, GstElement * enc,
+    guint max_fps);
 void vs_encoder_set_bitrate (const VsEncoderInfo * info, GstElement * enc,
     guint kbps);
 /* Raw format the encoder is fed (I420, NV12 for hardware). */

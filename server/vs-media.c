@@ -293,6 +293,37 @@ vs_media_link_raw (VsMedia * media, GstElement * branch)
   return gst_element_link (media->rawtee, branch);
 }
 
+/* ---- elements ---- */
+
+gboolean
+vs_make_elements (const VsElementSpec * specs, gsize n, GError ** error)
+{
+  GString *missing = NULL;
+
+  for (gsize i = 0; i < n; i++) {
+    *specs[i].out = specs[i].factory ?
+        gst_element_factory_make (specs[i].factory, NULL) : NULL;
+    if (specs[i].factory && !*specs[i].out) {
+      if (!missing)
+        missing = g_string_new (specs[i].factory);
+      else
+        g_string_append_printf (missing, ", %s", specs[i].factory);
+    }
+  }
+  if (!missing)
+    return TRUE;
+  for (gsize i = 0; i < n; i++)
+    if (*specs[i].out)
+      gst_object_unref (gst_object_ref_sink (*specs[i].out));
+  for (gsize i = 0; i < n; i++)
+    *specs[i].out = NULL;
+  g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+      "missing GStreamer elements (%s): run scripts/install-deps.sh",
+      missing->str);
+  g_string_free (missing, TRUE);
+  return FALSE;
+}
+
 /* ---- life ---- */
 
 static GstElement *

@@ -38,6 +38,19 @@ typedef struct
 /* An error from inside a branch (main loop). */
 typedef void (*VsBranchError) (const gchar * message, gpointer data);
 
+/* An element to make: a factory (NULL: none) and where it goes. */
+typedef struct
+{
+  const gchar *factory;
+  GstElement **out;
+} VsElementSpec;
+
+/* Makes them all (floating, for a bin to take) or none: when one factory
+ * is missing the others are dropped, every out is NULL and error names
+ * what is missing and what installs it. */
+gboolean vs_make_elements (const VsElementSpec * specs, gsize n,
+    GError ** error);
+
 typedef struct
 {
   GstClockTime running_time;

@@ -279,22 +279,15 @@ vs_mjpeg_new (VsMedia * media, const VsConfig * cfg, GError ** error)
   bc->media = media;
   bc->cfg = cfg;
   bc->jnext_pts = GST_CLOCK_TIME_NONE;
-  q = gst_element_factory_make ("queue", NULL);
-  bc->jvalve = gst_element_factory_make ("valve", NULL);
-  convert = gst_element_factory_make ("videoconvertscale", NULL);
-  caps = gst_element_factory_make ("capsfilter", NULL);
-  enc = gst_element_factory_make ("jpegenc", NULL);
-  sink = gst_element_factory_make ("appsink", NULL);
-  if (!q || !bc->jvalve || !convert || !caps || !enc || !sink) {
-    GstElement *els[] = { q, bc->jvalve, convert, caps, enc, sink };
-    for (gsize i = 0; i < G_N_ELEMENTS (els); i++)
-      if (els[i])
-        gst_object_unref (gst_object_ref_sink (els[i]));
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "missing queue, valve, videoconvertscale, jpegenc or appsink: run "
-        "scripts/install-deps.sh");
-    g_free (bc);
-    return NULL;
+  {
+    const VsElementSpec specs[] = {
+      {"queue", &q}, {"valve", &bc->jvalve}, {"videoconvertscale", &convert},
+      {"capsfilter", &caps}, {"jpegenc", &enc}, {"appsink", &sink},
+    };
+    if (!vs_make_elements (specs, G_N_ELEMENTS (specs), error)) {
+      g_free (bc);
+      return NULL;
+    }
   }
   g_object_set (q, "max-size-buffers", 1, "max-size-bytes", 0,
       "max-size-time", (guint64) 0, "leaky", 2, NULL);

@@ -227,17 +227,12 @@ vs_rtmp_new (VsMedia * media, const VsConfig * cfg, GError ** error)
   set->urls = g_ptr_array_new ();
   if (!cfg->rtmp || !cfg->rtmp[0])
     return set;
-  queue = gst_element_factory_make ("queue", NULL);
-  sink = gst_element_factory_make ("appsink", NULL);
-  if (!queue || !sink) {
-    if (queue)
-      gst_object_unref (gst_object_ref_sink (queue));
-    if (sink)
-      gst_object_unref (gst_object_ref_sink (sink));
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "missing queue or appsink: run scripts/install-deps.sh");
-    vs_rtmp_free (set);
-    return NULL;
+  {
+    const VsElementSpec specs[] = { {"queue", &queue}, {"appsink", &sink} };
+    if (!vs_make_elements (specs, G_N_ELEMENTS (specs), error)) {
+      vs_rtmp_free (set);
+      return NULL;
+    }
   }
   set->branch = gst_bin_new ("rtmp-raw");
   g_object_set (queue, "max-size-buffers", 1, "max-size-bytes", 0,

@@ -254,27 +254,19 @@ variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
   v->encodes = e;
   v->low = low;
   v->name = low ? "low" : "main";
-  v->queue = gst_element_factory_make ("queue", NULL);
-  v->valve = gst_element_factory_make ("valve", NULL);
-  v->convert = gst_element_factory_make ("videoconvertscale", NULL);
-  v->caps = gst_element_factory_make ("capsfilter", NULL);
-  v->enc = vs_encoder_make (e->encoder, cfg->max_fps);
-  v->enccaps = gst_element_factory_make ("capsfilter", NULL);
-  v->tee = gst_element_factory_make ("tee", NULL);
-  if (!v->queue || !v->valve || !v->convert || !v->caps || !v->enc
-      || !v->enccaps || !v->tee) {
-    GstElement *els[] = { v->queue, v->valve, v->convert, v->caps, v->enc,
-      v->enccaps, v->tee
+  {
+    const VsElementSpec specs[] = {
+      {"queue", &v->queue}, {"valve", &v->valve},
+      {"videoconvertscale", &v->convert}, {"capsfilter", &v->caps},
+      {e->encoder->element, &v->enc}, {"capsfilter", &v->enccaps},
+      {"tee", &v->tee},
     };
-    for (gsize i = 0; i < G_N_ELEMENTS (els); i++)
-      if (els[i])
-        gst_object_unref (gst_object_ref_sink (els[i]));
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "missing GStreamer elements (queue, valve, videoconvertscale, %s): "
-        "run scripts/install-deps.sh", e->encoder->element);
-    variant_free (v);
-    return NULL;
+    if (!vs_make_elements (specs, G_N_ELEMENTS (specs), error)) {
+      variant_free (v);
+      return NULL;
+    }
   }
+  vs_encoder_configure (e->encoder, v->enc, cfg->max_fps);
   /* Never more than the newest frame waiting for the encoder. */
   g_object_set (v->queue, "max-size-buffers", 1, "max-size-bytes", 0,
       "max-size-time", (guint64) 0, "leaky", 2, NULL);

@@ -409,24 +409,15 @@ make_elements (VsWebrtcPeer * peer, GError ** error)
 
   g_snprintf (name, sizeof name, "viewer%u", peer->id);
   peer->bin = gst_object_ref_sink (gst_bin_new (name));
-  peer->webrtc = gst_element_factory_make ("webrtcbin", NULL);
-  peer->queue = gst_element_factory_make ("queue", NULL);
-  peer->pay = gst_element_factory_make (h264 ? "rtph264pay" : "rtpvp8pay",
-      NULL);
-  peer->rtpcaps = gst_element_factory_make ("capsfilter", NULL);
-  peer->setter = h264 ? gst_element_factory_make ("capssetter", NULL) : NULL;
-  if (!peer->webrtc || !peer->queue || !peer->pay || !peer->rtpcaps
-      || (h264 && !peer->setter)) {
-    GstElement *els[] = { peer->webrtc, peer->queue, peer->pay,
-      peer->rtpcaps, peer->setter
+  {
+    const VsElementSpec specs[] = {
+      {"webrtcbin", &peer->webrtc}, {"queue", &peer->queue},
+      {h264 ? "rtph264pay" : "rtpvp8pay", &peer->pay},
+      {"capsfilter", &peer->rtpcaps},
+      {h264 ? "capssetter" : NULL, &peer->setter},
     };
-    for (gsize i = 0; i < G_N_ELEMENTS (els); i++)
-      if (els[i])
-        gst_object_unref (gst_object_ref_sink (els[i]));
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "missing webrtcbin, rtp payloaders or capssetter: run "
-        "scripts/install-deps.sh");
-    return FALSE;
+    if (!vs_make_elements (specs, G_N_ELEMENTS (specs), error))
+      return FALSE;
   }
   gst_bin_add_many (GST_BIN (peer->bin), peer->queue, peer->pay,
       peer->rtpcaps, peer->webrtc, NULL);

@@ -171,17 +171,14 @@ vs_ws_video_new (guint id, VsMedia * media, VsEncodes * encodes,
   wsv->data = data;
   g_snprintf (name, sizeof name, "wsviewer%u", id);
   wsv->bin = gst_object_ref_sink (gst_bin_new (name));
-  wsv->queue = gst_element_factory_make ("queue", NULL);
-  wsv->appsink = gst_element_factory_make ("appsink", NULL);
-  if (!wsv->queue || !wsv->appsink) {
-    if (wsv->queue)
-      gst_object_unref (gst_object_ref_sink (wsv->queue));
-    if (wsv->appsink)
-      gst_object_unref (gst_object_ref_sink (wsv->appsink));
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "missing queue or appsink: run scripts/install-deps.sh");
-    wsv_unref (wsv);
-    return NULL;
+  {
+    const VsElementSpec specs[] = {
+      {"queue", &wsv->queue}, {"appsink", &wsv->appsink}
+    };
+    if (!vs_make_elements (specs, G_N_ELEMENTS (specs), error)) {
+      wsv_unref (wsv);
+      return NULL;
+    }
   }
   g_object_set (wsv->queue, "max-size-buffers", 0, "max-size-bytes", 0,
       "max-size-time", (guint64) 300 * GST_MSECOND, "leaky", 2, NULL);

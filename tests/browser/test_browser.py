@@ -653,6 +653,11 @@ class BrowserTest(BrowserTestCase):
         try:
             def run(*cmd):
                 subprocess.run(cmd, check=True, capture_output=True)
+            # unshare(1) makes the namespace before it runs node: until
+            # then the veth's peer would land in ours.
+            mine = os.readlink("/proc/self/ns/net")
+            self.wait("the browser's own network namespace", lambda:
+                      os.readlink("/proc/%s/ns/net" % pid) != mine, 10, 0.01)
             run("ip", "link", "add", "vz0", "type", "veth", "peer", "name",
                 "vz1", "netns", pid)
             run("ip", "addr", "add", "10.77.0.1/24", "dev", "vz0")
