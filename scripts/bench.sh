@@ -28,6 +28,13 @@ VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   /usr/bin/python3 bench/bench_browser.py "${BENCH_SECONDS:-10}"
 
 echo
+echo "== vizstream-server CPU per frame: I420 from shmframesrc vs RGBA converted in the server =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  GST_PLUGIN_PATH_1_0="$PWD/$build/gst" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_server_cpu.py
+
+echo
 echo "== one viewer behind a slow link (veth + tbf): latency, stalls, use of the link =="
 VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \

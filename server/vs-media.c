@@ -31,11 +31,13 @@ struct _VsMedia
   VsMediaHooks hooks;
   GstElement *pipeline;
   GstElement *source;
+  GstElement *rawcaps;          /* the format the encoder takes, preferred */
   GstElement *rawtee;
   GList *branches;              /* Branch*, main loop */
   guint bus_watch;
   guint source_restart;
   gint src_width, src_height;   /* atomics, from caps */
+  gint src_format;              /* atomic GstVideoFormat, from caps */
   gchar *renderer_state;        /* main loop */
   GMutex timing_lock;           /* guards timing, timing_pos */
   VsTiming timing[TIMING_RING];
@@ -74,6 +76,7 @@ note_caps (VsMedia * media, GstEvent * ev)
     return;
   w = GST_VIDEO_INFO_WIDTH (&vinfo);
   h = GST_VIDEO_INFO_HEIGHT (&vinfo);
+  g_atomic_int_set (&media->src_format, GST_VIDEO_INFO_FORMAT (&vinfo));
   if (g_atomic_int_get (&media->src_width) == w
       && g_atomic_int_get (&media->src_height) == h)
     return;
@@ -280,6 +283,36 @@ vs_media_remove_branch (VsMedia * media, GstElement * branch)
   }
 }
 
+/* shmframesrc offers the renderer's format first and the formats it can
+ * convert into after it: a preference downstream does not change its
+ * choice (the querying element's order wins), so the encoder's format is
+ * asked for outright, only of a shmframesrc that can convert (built with
+ * libyuv); the gray formats it cannot convert pass as they are. */
+void
+vs_media_prefer_format (VsMedia * media, const gchar * format)
+{
+  GstElementFactory *f = gst_element_get_factory (media->source);
+  GstCaps *want = gst_caps_new_simple ("video/x-raw", "format",
+      G_TYPE_STRING, format, NULL);
+  gboolean can = FALSE;
+
+  if (f && g_str_equal (GST_OBJECT_NAME (f), "shmframesrc")) {
+    for (const GList * l = gst_element_factory_get_static_pad_templates (f);
+        l; l = l->next) {
+      GstCaps *t = gst_static_pad_template_get_caps (l->data);
+      can |= gst_caps_can_intersect (t, want);
+      gst_caps_unref (t);
+    }
+  }
+  if (can) {
+    gst_caps_append (want, gst_caps_from_string
+        ("video/x-raw,format=GRAY8; video/x-raw,format=GRAY16_LE"));
+    g_object_set (media->rawcaps, "caps", want, NULL);
+    GST_INFO ("raw frames as %" GST_PTR_FORMAT, want);
+  }
+  gst_caps_unref (want);
+}
+
 GstElement *
 vs_media_bin (VsMedia * media)
 {
@@ -371,11 +404,13 @@ vs_media_new (const VsConfig * cfg, const VsMediaHooks * hooks,
           "the application made no source element");
     goto fail;
   }
+  media->rawcaps = gst_element_factory_make ("capsfilter", "rawcaps");
   media->rawtee = gst_element_factory_make ("tee", "raw");
   g_object_set (media->rawtee, "allow-not-linked", TRUE, NULL);
-  gst_bin_add_many (GST_BIN (media->pipeline), media->source, media->rawtee,
-      NULL);
-  if (!gst_element_link (media->source, media->rawtee)) {
+  gst_bin_add_many (GST_BIN (media->pipeline), media->source, media->rawcaps,
+      media->rawtee, NULL);
+  if (!gst_element_link_many (media->source, media->rawcaps, media->rawtee,
+          NULL)) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "the source does not link (does it produce video/x-raw?)");
     goto fail;
@@ -438,6 +473,12 @@ vs_media_describe (VsMedia * media, JsonBuilder * b)
   json_builder_add_int_value (b, g_atomic_int_get (&media->src_width));
   json_builder_set_member_name (b, "source_height");
   json_builder_add_int_value (b, g_atomic_int_get (&media->src_height));
+  /* The raw frames' format: I420 when shmframesrc converts for the
+   * encoder (vs_media_prefer_format). */
+  json_builder_set_member_name (b, "source_format");
+  json_builder_add_string_value (b, g_atomic_int_get (&media->src_format) ?
+      gst_video_format_to_string (g_atomic_int_get (&media->src_format)) :
+      NULL);
   /* What the viewers hold: back to the same figure when they are gone. */
   json_builder_set_member_name (b, "elements");
   json_builder_add_int_value (b, GST_BIN_NUMCHILDREN (media->pipeline));

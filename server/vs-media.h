@@ -1,6 +1,7 @@
 /* vizstream-server: the media core. One pipeline:
  *
- *   source (shmframesrc | --pipeline | embedded) ! tee "raw" ! branches
+ *   source (shmframesrc | --pipeline | embedded)
+ *       ! capsfilter (the encoder's format preferred) ! tee "raw" ! branches
  *
  * It owns the source, the raw tee, the bus and the timing ring (which
  * frame was published when). Everything else joins as a branch: a bin
@@ -74,6 +75,11 @@ void vs_media_remove_branch (VsMedia * media, GstElement * branch);
  * sink pad (a running tee pushing into a branch still in NULL would get
  * FLUSHING back and stop the source). */
 gboolean vs_media_link_raw (VsMedia * media, GstElement * branch);
+
+/* shmframesrc built with libyuv gives this raw format (I420, NV12),
+ * converting in its one copy: the encode's converter then passes frames
+ * through. Other sources keep theirs. Before the start. */
+void vs_media_prefer_format (VsMedia * media, const gchar * format);
 
 /* The pipeline, for the server's own chains (the encodes): an error
  * there stops the server. */

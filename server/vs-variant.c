@@ -328,6 +328,8 @@ vs_encodes_new (VsMedia * media, const VsConfig * cfg, GError ** error)
   e->media = media;
   e->cfg = cfg;
   e->encoder = vs_encoder_pick (cfg, error);
+  if (e->encoder)
+    vs_media_prefer_format (media, vs_encoder_input_format (e->encoder));
   if (!e->encoder || !(e->main = variant_new (e, FALSE, FALSE, error))) {
     vs_encodes_free (e);
     return NULL;

@@ -211,6 +211,32 @@ class ViewersTest(vztest.ProcessTestCase):
         self.assertEqual(probe.stderr, "", "b's stream decodes without error")
         self.assertIsNone(self.server.poll())
 
+    def test_encoder_format_from_the_source(self):
+        """shmframesrc converts RGB to the encoder's I420 in its one copy
+        (libyuv): the server's raw frames are I420 and the viewer's stream
+        decodes; a source pinned to RGBA keeps it (converted in the
+        server, as before)."""
+        inspect = subprocess.run(["gst-inspect-1.0", "shmframesrc"],
+                                 capture_output=True, text=True)
+        if "I420" not in inspect.stdout:
+            self.skipTest("shmframesrc built without libyuv (libyuv-dev)")
+        self.start()
+        a, _ = self.join("ws")
+        self.assertGreater(self.pump(a, 1)[1], 5)
+        self.assertEqual(self.status()["source_format"], "I420")
+        self.procs.stop(self.server)
+        self.server = self.procs.start(
+            [SERVER, "--segment", self.segment, "--port", "0", "--quiet",
+             "--pipeline", "shmframesrc segment=%s keep-waiting=true ! "
+             "capsfilter caps=video/x-raw,format=RGBA" % self.segment],
+            stdout=subprocess.PIPE, text=True)
+        m = re.search(r"serving http://([\d.]+):(\d+)/",
+                      self.server.stdout.readline())
+        self.host, self.port = m.group(1), int(m.group(2))
+        a, _ = self.join("ws")
+        self.assertGreater(self.pump(a, 1)[1], 5)
+        self.assertEqual(self.status()["source_format"], "RGBA")
+
     def test_test_hook_off_by_default(self):
         self.start()
         a, _ = self.join("ws")

@@ -1526,4 +1526,20 @@ shmframesrc_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (shmframesrc);
+/* GST_CHECK_MAIN, but the yuv case is a skip (meson's 77) where the
+ * videoconvert it compares with is not loaded: the ASan run loads no
+ * system plugin (scripts/run-tests.sh); the normal and valgrind runs test
+ * it. */
+int
+main (int argc, char **argv)
+{
+  gst_check_init (&argc, &argv);
+  if (g_strcmp0 (g_getenv ("CK_RUN_CASE"), "yuv") == 0
+      && !gst_registry_check_feature_version (gst_registry_get (),
+          "videoconvert", 1, 0, 0)) {
+    g_print ("SKIP: the yuv case compares with videoconvert, not loaded "
+        "in this run (no system plugins)\n");
+    return 77;
+  }
+  return gst_check_run_suite (shmframesrc_suite (), "shmframesrc", __FILE__);
+}
