@@ -17,6 +17,7 @@
 #include "vs-http.h"
 #include "vs-rtmp.h"
 #include "vs-roles.h"
+#include "vs-signal.h"
 #include "vs-viewer.h"
 
 #include <stdio.h>
@@ -110,7 +111,7 @@ renderer_state (const gchar * state, const gchar * why, gpointer data)
   if (!server->cfg.quiet)
     g_printerr ("\nvizstream-server: renderer %s%s%s\n", state,
         why && *why ? ": " : "", why ? why : "");
-  text = g_strdup_printf ("{\"type\":\"renderer\",\"state\":\"%s\"}", state);
+  text = vs_signal_message ("renderer", "state", state);
   broadcast_text (server, text);
   g_free (text);
 }

@@ -197,3 +197,40 @@ vs_signal_pong (gdouble t, gdouble server_ms)
   return g_strdup_printf ("{\"type\":\"pong\",\"t\":%s,\"server_ms\":%s}",
       a, b);
 }
+
+static gchar *
+build (const gchar * type, const gchar * key, const gchar * value,
+    const gchar * int_key, gint64 int_value)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *n;
+  gchar *text;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, key);
+  json_builder_add_string_value (b, value);
+  if (int_key) {
+    json_builder_set_member_name (b, int_key);
+    json_builder_add_int_value (b, int_value);
+  }
+  json_builder_end_object (b);
+  n = json_builder_get_root (b);
+  text = json_to_string (n, FALSE);
+  json_node_unref (n);
+  g_object_unref (b);
+  return text;
+}
+
+gchar *
+vs_signal_message (const gchar * type, const gchar * key, const gchar * value)
+{
+  return build (type, key, value, NULL, 0);
+}
+
+gchar *
+vs_signal_ice (const gchar * candidate, guint mline)
+{
+  return build ("ice", "candidate", candidate, "sdpMLineIndex", mline);
+}

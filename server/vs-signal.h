@@ -61,4 +61,10 @@ void vs_signal_clear (VsSignal * s);
 /* The answer to a ping: {"type":"pong","t":T,"server_ms":NOW}. */
 gchar *vs_signal_pong (gdouble t, gdouble server_ms);
 
+/* The messages the server sends, as text: {"type":TYPE,KEY:VALUE} (role,
+ * error, renderer, offer), and an ICE candidate. */
+gchar *vs_signal_message (const gchar * type, const gchar * key,
+    const gchar * value);
+gchar *vs_signal_ice (const gchar * candidate, guint mline);
+
 G_END_DECLS

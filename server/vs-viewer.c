@@ -55,19 +55,9 @@ static void
 send_simple (VsViewer * viewer, const gchar * type, const gchar * key,
     const gchar * value)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonNode *n;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-  json_builder_set_member_name (b, key);
-  json_builder_add_string_value (b, value);
-  json_builder_end_object (b);
-  n = json_builder_get_root (b);
-  send_json (viewer, n);
-  json_node_unref (n);
-  g_object_unref (b);
+  gchar *text = vs_signal_message (type, key, value);
+  vs_viewer_send_text (viewer, text);
+  g_free (text);
 }
 
 void
@@ -217,9 +207,9 @@ on_input (VsViewer * viewer, const gchar * text, gsize len)
 /* ---- transport news ---- */
 
 static void
-peer_send (JsonNode * message, gpointer data)
+peer_send (const gchar * text, gpointer data)
 {
-  send_json (data, message);
+  vs_viewer_send_text (data, text);
 }
 
 static void

@@ -75,7 +75,6 @@ typedef struct
 {
   VsWebrtcPeer *peer;
   DeferKind kind;
-  JsonNode *message;
   gchar *text;
   gsize len;
 } Deferred;
@@ -117,7 +116,7 @@ deferred_run (gpointer data)
   if (!peer->closed) {
     switch (d->kind) {
       case DEFER_SEND:
-        peer->hooks.send (d->message, peer->hooks.data);
+        peer->hooks.send (d->text, peer->hooks.data);
         break;
       case DEFER_INPUT:
         peer->hooks.input (d->text, d->len, peer->hooks.data);
@@ -140,8 +139,6 @@ deferred_run (gpointer data)
         break;
     }
   }
-  if (d->message)
-    json_node_unref (d->message);
   g_free (d->text);
   peer_unref (peer);
   g_free (d);
@@ -149,14 +146,12 @@ deferred_run (gpointer data)
 }
 
 static void
-defer (VsWebrtcPeer * peer, DeferKind kind, JsonNode * message,
-    const gchar * text, gssize len)
+defer (VsWebrtcPeer * peer, DeferKind kind, const gchar * text, gssize len)
 {
   Deferred *d = g_new0 (Deferred, 1);
 
   d->peer = peer_ref (peer);
   d->kind = kind;
-  d->message = message;
   if (text) {
     d->len = len < 0 ? strlen (text) : (gsize) len;
     d->text = g_strndup (text, d->len);
@@ -171,7 +166,7 @@ on_overrun (GstElement * queue, gpointer data)
 {
   VsWebrtcPeer *peer = data;
   if (vs_leg_overrun (&peer->leg))
-    defer (peer, DEFER_KEY, NULL, NULL, 0);
+    defer (peer, DEFER_KEY, NULL, 0);
 }
 
 /* A picture loss indication from the browser comes up from webrtcbin as
@@ -188,7 +183,7 @@ pli_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   if (!gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
     return GST_PAD_PROBE_OK;
   g_atomic_int_set (&peer->leg.need_key, 1);
-  defer (peer, DEFER_KEY, NULL, NULL, 0);
+  defer (peer, DEFER_KEY, NULL, 0);
   return GST_PAD_PROBE_DROP;
 }
 
@@ -247,41 +242,19 @@ fix_h264_offer (const gchar * sdp)
   return out;
 }
 
-static JsonNode *
-message_new (const gchar * type, const gchar * k1, const gchar * v1,
-    const gchar * k2, gint v2)
-{
-  JsonBuilder *b = json_builder_new ();
-  JsonNode *n;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-  json_builder_set_member_name (b, k1);
-  json_builder_add_string_value (b, v1);
-  if (k2) {
-    json_builder_set_member_name (b, k2);
-    json_builder_add_int_value (b, v2);
-  }
-  json_builder_end_object (b);
-  n = json_builder_get_root (b);
-  g_object_unref (b);
-  return n;
-}
-
 static void
 on_offer_created (GstPromise * promise, gpointer data)
 {
   VsWebrtcPeer *peer = data;
   GstWebRTCSessionDescription *offer = NULL;
-  gchar *text;
+  gchar *text, *msg;
 
   if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
     gst_structure_get (gst_promise_get_reply (promise), "offer",
         GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
   gst_promise_unref (promise);
   if (!offer) {
-    defer (peer, DEFER_FAILED, NULL, "offer not created", -1);
+    defer (peer, DEFER_FAILED, "offer not created", -1);
     peer_unref (peer);
     return;
   }
@@ -293,8 +266,9 @@ on_offer_created (GstPromise * promise, gpointer data)
     text = fixed;
   }
   gst_webrtc_session_description_free (offer);
-  defer (peer, DEFER_SEND, message_new ("offer", "sdp", text, NULL, 0), NULL,
-      0);
+  msg = vs_signal_message ("offer", "sdp", text);
+  defer (peer, DEFER_SEND, msg, -1);
+  g_free (msg);
   g_free (text);
   peer_unref (peer);
 }
@@ -312,8 +286,9 @@ static void
 on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
     gpointer data)
 {
-  defer (data, DEFER_SEND, message_new ("ice", "candidate", candidate,
-          "sdpMLineIndex", mline), NULL, 0);
+  gchar *msg = vs_signal_ice (candidate, mline);
+  defer (data, DEFER_SEND, msg, -1);
+  g_free (msg);
 }
 
 static void
@@ -326,9 +301,9 @@ on_connection_state (GObject * webrtc, GParamSpec * pspec, gpointer data)
   GST_INFO ("viewer %u: connection state %d", peer->id, state);
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
     g_atomic_int_set (&peer->leg.connected, 1);
-    defer (peer, DEFER_CONNECTED, NULL, NULL, 0);
+    defer (peer, DEFER_CONNECTED, NULL, 0);
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
-    defer (peer, DEFER_FAILED, NULL, "connection failed", -1);
+    defer (peer, DEFER_FAILED, "connection failed", -1);
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED ||
       state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED) {
     g_atomic_int_set (&peer->leg.connected, 0);
@@ -339,7 +314,7 @@ static void
 on_input_message (GstWebRTCDataChannel * channel, gchar * text, gpointer data)
 {
   if (text)
-    defer (data, DEFER_INPUT, NULL, text, -1);
+    defer (data, DEFER_INPUT, text, -1);
 }
 
 static void
@@ -348,7 +323,7 @@ on_input_data (GstWebRTCDataChannel * channel, GBytes * bytes, gpointer data)
   gsize len;
   const gchar *d = bytes ? g_bytes_get_data (bytes, &len) : NULL;
   if (d)
-    defer (data, DEFER_INPUT, NULL, d, len);
+    defer (data, DEFER_INPUT, d, len);
 }
 
 static void
@@ -356,7 +331,7 @@ on_status_message (GstWebRTCDataChannel * channel, gchar * text,
     gpointer data)
 {
   if (text && strlen (text) < 1024)
-    defer (data, DEFER_CHANNEL, NULL, text, -1);
+    defer (data, DEFER_CHANNEL, text, -1);
 }
 
 static void

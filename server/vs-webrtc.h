@@ -24,7 +24,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   /* A signalling message for the page (an offer, a candidate). */
-  void (*send) (JsonNode * message, gpointer data);
+  void (*send) (const gchar * text, gpointer data);
   /* Events from the page's "input" data channel. */
   void (*input) (const gchar * text, gsize len, gpointer data);
   /* The transport cannot go on: close the viewer. */
