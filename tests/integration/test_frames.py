@@ -203,7 +203,7 @@ class FramePathTest(ProcessTestCase):
                           "--ready-file", ready])
         self.wait_for_file(ready)
         reader = AppSinkReader(seg, keep_waiting=False)
-        sizes, last, count = set(), 0, 0
+        sizes, last, count, changes, prev = set(), 0, 0, 0, None
         try:
             for sample in reader.samples(timeout_s=60):
                 width, height, fmt, data, number = sample_frame(sample)
@@ -212,13 +212,22 @@ class FramePathTest(ProcessTestCase):
                 self.assertEqual(k, number)
                 self.assertGreater(k, last)
                 sizes.add((width, height))
+                if prev is not None and prev != (width, height):
+                    changes += 1
+                prev = (width, height)
                 last, count = k, count + 1
             stats = reader.stats()
         finally:
             reader.stop()
         self.assertGreater(count, 100)
         self.assertGreater(len(sizes), 100, "caps followed the sizes")
-        self.assertEqual(stats.get_value("resizes"), count - 1)
+        # Every size change between two delivered frames was a
+        # renegotiation; a copy torn just after one (the writer reused the
+        # slot) renegotiates again for the newer frame, so at most one more
+        # per torn retry.
+        resizes = stats.get_value("resizes")
+        self.assertGreaterEqual(resizes, changes)
+        self.assertLessEqual(resizes, changes + stats.get_value("torn-retries"))
 
     def test_publisher_written_from_the_spec(self):
         seg = vztest.unique_segment("spec")
