@@ -8,8 +8,12 @@
 
 #include "vs-config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <gio/gio.h>
 #include <gst/gst.h>
 
@@ -34,12 +38,90 @@ vs_config_parse_kbps (const gchar * s, guint * out)
   return TRUE;
 }
 
+static gboolean
+bad (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+
+gboolean
+vs_config_read_secret (const gchar * path, const gchar * what, gchar ** out,
+    GError ** error)
+{
+  struct stat st;
+  gchar buf[4097];
+  gboolean nul;
+  ssize_t n;
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0)
+    return bad (error, "cannot open the %s file '%s': %s", what, path,
+        g_strerror (errno));
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+    close (fd);
+    return bad (error, "the %s file '%s' is not a regular file", what, path);
+  }
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    close (fd);
+    return bad (error, "the %s file '%s' is open to other users (mode %04o): "
+        "chmod 600 it", what, path, (guint) (st.st_mode & 07777));
+  }
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n < 0)
+    return bad (error, "cannot read the %s file '%s': %s", what, path,
+        g_strerror (errno));
+  if (n == sizeof buf - 1)
+    return bad (error, "the %s file '%s' is over 4096 bytes", what, path);
+  buf[n] = '\0';
+  nul = memchr (buf, '\0', n) != NULL;
+  g_strchomp (buf);
+  if (nul || buf[0] == '\0' || strpbrk (buf, "\r\n")) {
+    explicit_bzero (buf, sizeof buf);
+    return bad (error, "the %s file '%s' must hold one non-empty line", what,
+        path);
+  }
+  *out = g_strdup (buf);
+  explicit_bzero (buf, sizeof buf);
+  return TRUE;
+}
+
+/* A secret from its file option, else from the environment variable, else
+ * from the plain option (visible in ps: still accepted, with a warning). */
+static gboolean
+take_secret (gchar ** out, const gchar * file, const gchar * env,
+    const gchar * plain, const gchar * what, const gchar * plain_option,
+    GError ** error)
+{
+  const gchar *v = g_getenv (env);
+  gint given = (file != NULL) + (v != NULL && *v) + (plain != NULL);
+
+  if (given > 1)
+    return bad (error, "the %s is given more than once (file, $%s or %s): "
+        "give one", what, env, plain_option ? plain_option : "option");
+  if (file)
+    return vs_config_read_secret (file, what, out, error);
+  if (v && *v) {
+    *out = g_strdup (v);
+    return TRUE;
+  }
+  if (plain) {
+    if (!*plain)
+      return bad (error, "%s wants a non-empty value", plain_option);
+    g_printerr ("vizstream-server: warning: %s on the command line is "
+        "visible to every local user (ps); prefer %s-file or $%s\n",
+        plain_option, plain_option, env);
+    *out = g_strdup (plain);
+  }
+  return TRUE;
+}
+
 /* What the option table fills before the checks turn it into a VsConfig. */
 typedef struct
 {
   gchar *codec, *bitrate, *control, *max_size, *rtmp_bitrate;
+  gchar *token, *token_file, *status_token_file, *turn_secret_file,
+      *udp_ports;
   gint port, max_fps, max_viewers, max_message, timeout, rtmp_key,
-      mjpeg_quality, mjpeg_fps, max_input_rate;
+      mjpeg_quality, mjpeg_fps, max_input_rate, turn_ttl, request_timeout,
+      idle_timeout, max_per_address;
   gboolean no_adapt, version;
 } RawOptions;
 
@@ -51,6 +133,13 @@ raw_clear (RawOptions * o)
   g_free (o->control);
   g_free (o->max_size);
   g_free (o->rtmp_bitrate);
+  if (o->token)
+    explicit_bzero (o->token, strlen (o->token));
+  g_free (o->token);
+  g_free (o->token_file);
+  g_free (o->status_token_file);
+  g_free (o->turn_secret_file);
+  g_free (o->udp_ports);
 }
 
 static gboolean
@@ -120,6 +209,13 @@ validate (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
     cfg->max_width = w;
     cfg->max_height = h;
   }
+  if (!take_secret (&cfg->token, o->token_file, "VIZSTREAM_TOKEN", o->token,
+          "token", "--token", error)
+      || !take_secret (&cfg->status_token, o->status_token_file,
+          "VIZSTREAM_STATUS_TOKEN", NULL, "status token", NULL, error)
+      || !take_secret (&cfg->turn_secret, o->turn_secret_file,
+          "VIZSTREAM_TURN_SECRET", NULL, "TURN secret", NULL, error))
+    return FALSE;
   cfg->control = VS_CONTROL_FIRST;
   if (o->control) {
     if (g_str_equal (o->control, "first"))
@@ -148,6 +244,41 @@ validate (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
   if (!has_scheme (cfg->turn, "turn://", "turns://", &which))
     return bad (error, "--turn wants turn(s)://user:pass@host:port, not '%s'",
         which);
+  for (gchar ** u = cfg->turn; u && *u; u++) {
+    gboolean has_user = strchr (*u, '@') != NULL;
+    if (cfg->turn_secret && has_user)
+      return bad (error, "with a TURN secret, --turn wants turn(s)://host:port "
+          "(credentials are minted per viewer), not '%s'", *u);
+    if (!cfg->turn_secret && !has_user)
+      return bad (error, "--turn '%s' has no user:password@; give them, or "
+          "--turn-secret-file for coturn's use-auth-secret", *u);
+  }
+  if (cfg->turn_secret && !cfg->turn)
+    return bad (error, "a TURN secret without --turn turn(s)://host:port");
+  if (o->turn_ttl < 60 || o->turn_ttl > 7 * 86400)
+    return bad (error, "--turn-ttl wants 60..604800 seconds");
+  cfg->turn_ttl = o->turn_ttl;
+  if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+    return bad (error, "--tls-cert and --tls-key go together");
+  if (o->udp_ports) {
+    guint a, b;
+    gchar tail;
+    if (sscanf (o->udp_ports, "%u-%u%c", &a, &b, &tail) != 2 || a < 1024
+        || b > 65535 || a > b)
+      return bad (error, "--udp-ports wants MIN-MAX within 1024..65535, "
+          "e.g. 50000-50100");
+    cfg->udp_min = a;
+    cfg->udp_max = b;
+  }
+  if (o->request_timeout < 1 || o->request_timeout > 3600
+      || o->idle_timeout < 1 || o->idle_timeout > 86400
+      || o->max_per_address < 1 || o->max_per_address > 100000)
+    return bad (error, "--request-timeout (1..3600), --idle-timeout "
+        "(1..86400) or --max-connections-per-address (1..100000) out of "
+        "range");
+  cfg->request_timeout = o->request_timeout;
+  cfg->idle_timeout = o->idle_timeout;
+  cfg->max_per_address = o->max_per_address;
   cfg->rtmp_bitrate = 2500;
   if (o->rtmp_bitrate && !vs_config_parse_kbps (o->rtmp_bitrate,
           &cfg->rtmp_bitrate))
@@ -189,7 +320,8 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
   RawOptions o = {
     .port = 8080,.max_fps = 30,.max_viewers = 16,.max_message = 65536,
     .timeout = 20,.rtmp_key = 2,.mjpeg_quality = 80,.mjpeg_fps = 15,
-    .max_input_rate = 250,
+    .max_input_rate = 250,.turn_ttl = 86400,.request_timeout = 10,
+    .idle_timeout = 60,.max_per_address = 64,
   };
   const GOptionEntry entries[] = {
     {"segment", 's', 0, G_OPTION_ARG_STRING, &cfg->segment,
@@ -219,11 +351,35 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
         "STUN server, stun://host:port", "URI"},
     {"turn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->turn,
         "TURN server, turn(s)://user:password@host:port (repeatable)", "URI"},
+    {"turn-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &o.turn_secret_file,
+        "coturn's static-auth-secret: per-viewer TURN credentials for the "
+          "--turn servers (or $VIZSTREAM_TURN_SECRET)", "FILE"},
+    {"turn-ttl", 0, 0, G_OPTION_ARG_INT, &o.turn_ttl,
+        "Seconds a minted TURN credential lives (default 86400)", "S"},
+    {"udp-ports", 0, 0, G_OPTION_ARG_STRING, &o.udp_ports,
+        "WebRTC uses only these UDP ports, e.g. 50000-50100", "MIN-MAX"},
+    {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cfg->tls_cert,
+        "Serve HTTPS and WSS with this PEM certificate (chain)", "FILE"},
+    {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &cfg->tls_key,
+        "The PEM private key of --tls-cert", "FILE"},
+    {"request-timeout", 0, 0, G_OPTION_ARG_INT, &o.request_timeout,
+        "Seconds a client has to send a request's headers (default 10)", "S"},
+    {"idle-timeout", 0, 0, G_OPTION_ARG_INT, &o.idle_timeout,
+        "Seconds an idle keep-alive connection stays open (default 60)", "S"},
+    {"max-connections-per-address", 0, 0, G_OPTION_ARG_INT,
+          &o.max_per_address,
+        "Connections at once from one address (default 64)", "N"},
     {"ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->ice_addresses,
         "Gather ICE candidates only on this local address (repeatable)",
         "ADDR"},
-    {"token", 0, 0, G_OPTION_ARG_STRING, &cfg->token,
-        "Viewers presenting this token (?token=...) control", "TOKEN"},
+    {"token-file", 0, 0, G_OPTION_ARG_FILENAME, &o.token_file,
+        "Only viewers presenting the token in this file (?token=...) "
+          "control; chmod 600 (or $VIZSTREAM_TOKEN)", "FILE"},
+    {"token", 0, 0, G_OPTION_ARG_STRING, &o.token,
+        "The token itself (visible in ps: prefer --token-file)", "TOKEN"},
+    {"status-token-file", 0, 0, G_OPTION_ARG_FILENAME, &o.status_token_file,
+        "/status also answers this token (or $VIZSTREAM_STATUS_TOKEN)",
+        "FILE"},
     {"control", 0, 0, G_OPTION_ARG_STRING, &o.control,
         "Who controls: first (default), all, token, none", "POLICY"},
     {"allow-resize", 0, 0, G_OPTION_ARG_NONE, &cfg->allow_resize,
@@ -298,7 +454,15 @@ vs_config_clear (VsConfig * cfg)
   g_free (cfg->stun);
   g_strfreev (cfg->turn);
   g_strfreev (cfg->ice_addresses);
+  if (cfg->token)
+    explicit_bzero (cfg->token, strlen (cfg->token));
   g_free (cfg->token);
+  g_free (cfg->status_token);
+  if (cfg->turn_secret)
+    explicit_bzero (cfg->turn_secret, strlen (cfg->turn_secret));
+  g_free (cfg->turn_secret);
+  g_free (cfg->tls_cert);
+  g_free (cfg->tls_key);
   g_strfreev (cfg->origins);
   g_free (cfg->profile);
   g_strfreev (cfg->rtmp);

@@ -38,7 +38,8 @@ typedef struct
   gchar *stun;
   gchar **turn;
   gchar **ice_addresses;
-  gchar *token;
+  gchar *token;                 /* --token-file, $VIZSTREAM_TOKEN, --token */
+  gchar *status_token;          /* /status also answers this (NULL: token) */
   VsControlPolicy control;
   gchar **origins;              /* extra allowed WebSocket origins */
   guint max_viewers;
@@ -55,6 +56,14 @@ typedef struct
   guint mjpeg_fps;
   guint max_input_rate;         /* input messages per second per viewer */
   gboolean test_hooks;          /* VIZSTREAM_TEST_HOOKS=1: tests only */
+  /* Internet deployment (docs/deploy.md). */
+  gchar *turn_secret;           /* coturn use-auth-secret; --turn has no user */
+  guint turn_ttl;               /* seconds a minted TURN credential lives */
+  gchar *tls_cert, *tls_key;    /* PEM files: HTTPS and WSS */
+  guint udp_min, udp_max;       /* --udp-ports; 0 = any */
+  guint request_timeout;        /* seconds to finish a request's headers */
+  guint idle_timeout;           /* seconds an idle keep-alive connection lives */
+  guint max_per_address;        /* connections at once from one address */
 } VsConfig;
 
 typedef enum
@@ -70,6 +79,12 @@ typedef enum
 VsConfigResult vs_config_parse (VsConfig * cfg, gint argc,
     const gchar * const *argv, const VsEmbed * embed, GError ** error);
 void vs_config_clear (VsConfig * cfg);
+
+/* Reads a secret (a token, a TURN secret) from path: a regular file that
+ * neither its group nor others may read, one line, not empty; trailing
+ * white space goes. */
+gboolean vs_config_read_secret (const gchar * path, const gchar * what,
+    gchar ** out, GError ** error);
 
 /* "2000", "800k", "4M" -> kbit/s (1..100000). */
 gboolean vs_config_parse_kbps (const gchar * s, guint * out);

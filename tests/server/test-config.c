@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include "vs-config.h"
 #include "vs-http.h"
@@ -140,6 +141,78 @@ test_refusals (void)
   bad ("Unknown option", "-s", "s", "--frobnicate", NULL);
 }
 
+static gchar *
+secret_file (const gchar * dir, const gchar * name, const gchar * text,
+    guint mode)
+{
+  gchar *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_assert_cmpint (g_chmod (path, mode), ==, 0);
+  return path;
+}
+
+static void
+test_secrets (void)
+{
+  gchar *dir = g_dir_make_tmp ("vz-config-XXXXXX", NULL);
+  gchar *good = secret_file (dir, "good", "s3cret \n", 0600);
+  gchar *open = secret_file (dir, "open", "s3cret\n", 0644);
+  gchar *empty = secret_file (dir, "empty", " \n", 0600);
+  gchar *two = secret_file (dir, "two", "a\nb\n", 0400);
+  gchar *why;
+  VsConfig cfg;
+
+  g_unsetenv ("VIZSTREAM_TOKEN");
+  g_assert_cmpint (parse (&cfg, &why, "-s", "s", "--token-file", good,
+          "--turn-secret-file", good, "--turn", "turn://127.0.0.1:3478",
+          "--turn-ttl", "600", "--udp-ports", "50000-50010",
+          "--request-timeout", "3", "--idle-timeout", "30",
+          "--max-connections-per-address", "5", NULL), ==, VS_CONFIG_RUN);
+  g_assert_cmpstr (cfg.token, ==, "s3cret");
+  g_assert_cmpstr (cfg.turn_secret, ==, "s3cret");
+  g_assert_cmpuint (cfg.turn_ttl, ==, 600);
+  g_assert_cmpuint (cfg.udp_min, ==, 50000);
+  g_assert_cmpuint (cfg.udp_max, ==, 50010);
+  g_assert_cmpuint (cfg.request_timeout, ==, 3);
+  g_assert_cmpuint (cfg.idle_timeout, ==, 30);
+  g_assert_cmpuint (cfg.max_per_address, ==, 5);
+  vs_config_clear (&cfg);
+
+  g_setenv ("VIZSTREAM_TOKEN", "from-env", TRUE);
+  g_assert_cmpint (parse (&cfg, &why, "-s", "s", NULL), ==, VS_CONFIG_RUN);
+  g_assert_cmpstr (cfg.token, ==, "from-env");
+  vs_config_clear (&cfg);
+  bad ("more than once", "-s", "s", "--token-file", good, NULL);
+  g_unsetenv ("VIZSTREAM_TOKEN");
+
+  bad ("open to other users (mode 0644): chmod 600", "-s", "s",
+      "--token-file", open, NULL);
+  bad ("one non-empty line", "-s", "s", "--token-file", empty, NULL);
+  bad ("one non-empty line", "-s", "s", "--token-file", two, NULL);
+  bad ("cannot open the token file", "-s", "s", "--token-file",
+      "/nonexistent/t", NULL);
+  bad ("not a regular file", "-s", "s", "--status-token-file", dir, NULL);
+  bad ("credentials are minted per viewer", "-s", "s", "--turn-secret-file",
+      good, "--turn", "turn://u:p@127.0.0.1:3478", NULL);
+  bad ("has no user:password@", "-s", "s", "--turn", "turn://127.0.0.1:3478",
+      NULL);
+  bad ("without --turn", "-s", "s", "--turn-secret-file", good, NULL);
+  bad ("--udp-ports wants", "-s", "s", "--udp-ports", "60000-50000", NULL);
+  bad ("--udp-ports wants", "-s", "s", "--udp-ports", "80-90", NULL);
+  bad ("go together", "-s", "s", "--tls-cert", good, NULL);
+  bad ("--request-timeout", "-s", "s", "--request-timeout", "0", NULL);
+
+  for (const gchar * const *p = (const gchar *[]) { good, open, empty, two,
+          NULL}; *p; p++)
+    g_unlink (*p);
+  g_rmdir (dir);
+  g_free (good);
+  g_free (open);
+  g_free (empty);
+  g_free (two);
+  g_free (dir);
+}
+
 static void
 test_origin (void)
 {
@@ -172,6 +245,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/values", test_values);
   g_test_add_func ("/config/version", test_version);
   g_test_add_func ("/config/refusals", test_refusals);
+  g_test_add_func ("/config/secrets", test_secrets);
   g_test_add_func ("/config/origin", test_origin);
   return g_test_run ();
 }
