@@ -113,6 +113,54 @@ take_secret (gchar ** out, const gchar * file, const gchar * env,
   return TRUE;
 }
 
+void
+vs_log (const VsConfig * cfg, const gchar * format, ...)
+{
+  va_list args;
+  gchar *m;
+
+  if (cfg->quiet)
+    return;
+  va_start (args, format);
+  m = g_strdup_vprintf (format, args);
+  va_end (args);
+  /* Control characters from a peer (an address, a reason) never split
+   * the line. */
+  for (gchar * c = m; *c; c++)
+    if ((guchar) * c < 0x20)
+      *c = ' ';
+  g_printerr ("%svizstream-server: %s\n", cfg->log_tty ? "\n" : "", m);
+  g_free (m);
+}
+
+gchar *
+vs_config_redact_url (const gchar * url)
+{
+  const gchar *rest = strstr (url, "://"), *host, *slash, *last;
+  GString *out;
+
+  if (!rest)
+    return g_strdup ("***");
+  out = g_string_new_len (url, rest + 3 - url);
+  host = rest + 3;
+  slash = host + strcspn (host, "/? ");
+  /* user:password@ goes */
+  for (const gchar * at = host; at < slash; at++)
+    if (*at == '@')
+      host = at + 1;
+  g_string_append_len (out, host, slash - host);
+  if (*slash == '/') {
+    const gchar *end = slash + strcspn (slash, "? ");
+    last = end;
+    while (last > slash && last[-1] != '/')
+      last--;
+    g_string_append_len (out, slash, last - slash);
+    if (last < end)
+      g_string_append (out, "***");
+  }
+  return g_string_free (out, FALSE);
+}
+
 /* What the option table fills before the checks turn it into a VsConfig. */
 typedef struct
 {
@@ -309,6 +357,7 @@ validate (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
       return bad (error, "--bind wants an IP address, not '%s'", cfg->bind);
     g_object_unref (ia);
   }
+  cfg->log_tty = isatty (2);
   cfg->test_hooks = g_strcmp0 (g_getenv ("VIZSTREAM_TEST_HOOKS"), "1") == 0;
   return TRUE;
 }

@@ -48,6 +48,7 @@ typedef struct
   gboolean allow_resize;
   gboolean adapt;               /* the bitrate controller */
   gboolean quiet;
+  gboolean log_tty;             /* stderr is a terminal (a status line) */
   gchar *profile;
   gchar **rtmp;                 /* --rtmp URLs */
   guint rtmp_bitrate;           /* kbit/s */
@@ -79,6 +80,16 @@ typedef enum
 VsConfigResult vs_config_parse (VsConfig * cfg, gint argc,
     const gchar * const *argv, const VsEmbed * embed, GError ** error);
 void vs_config_clear (VsConfig * cfg);
+
+/* One line in the server's log (stderr; journald keeps it as one entry):
+ * a viewer joining or leaving, a refusal, a state change. Nothing with
+ * --quiet. On a terminal it goes above the status line. */
+void vs_log (const VsConfig * cfg, const gchar * format, ...)
+    G_GNUC_PRINTF (2, 3);
+
+/* A URL as it may be shown (logs, /status): no user or password, no query,
+ * and the last path segment (an RTMP stream key) replaced by "***". */
+gchar *vs_config_redact_url (const gchar * url);
 
 /* Reads a secret (a token, a TURN secret) from path: a regular file that
  * neither its group nor others may read, one line, not empty; trailing

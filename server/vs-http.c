@@ -7,6 +7,7 @@
 #endif
 
 #include "vs-http.h"
+#include "vs-roles.h"
 
 #include <string.h>
 
@@ -47,6 +48,23 @@ vs_http_origin_allowed (gchar ** allowed, const gchar * origin,
 
 /* ---- WebSocket ---- */
 
+/* "ip:port" of the client (for logs and the viewer's name). */
+static gchar *
+peer_address (SoupServerMessage * msg)
+{
+  GSocketAddress *addr = soup_server_message_get_remote_address (msg);
+  gchar *ip, *out;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (addr))
+    return g_strdup ("?");
+  ip = g_inet_address_to_string (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (addr)));
+  out = g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port
+      (G_INET_SOCKET_ADDRESS (addr)));
+  g_free (ip);
+  return out;
+}
+
 static void
 ws_early_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     GHashTable * query, gpointer data)
@@ -66,6 +84,10 @@ ws_early_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     status = 503;
   }
   if (why) {
+    gchar *address = peer_address (msg);
+    vs_log (http->cfg, "refused a viewer from %s: %.*s", address,
+        (int) strlen (why) - 1, why);
+    g_free (address);
     http->rejected++;
     soup_message_headers_replace (soup_server_message_get_response_headers
         (msg), "Connection", "close");
@@ -80,30 +102,53 @@ ws_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     SoupWebsocketConnection * ws, gpointer data)
 {
   VsHttp *http = data;
-  GSocketAddress *addr = soup_server_message_get_remote_address (msg);
-  gchar *address;
+  gchar *address = peer_address (msg);
 
-  if (G_IS_INET_SOCKET_ADDRESS (addr)) {
-    gchar *ip = g_inet_address_to_string (g_inet_socket_address_get_address
-        (G_INET_SOCKET_ADDRESS (addr)));
-    address = g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port
-        (G_INET_SOCKET_ADDRESS (addr)));
-    g_free (ip);
-  } else {
-    address = g_strdup ("?");
-  }
   http->hooks.websocket (ws, address, http->hooks.data);
   g_free (address);
 }
 
 /* ---- pages ---- */
 
+/* /status tells who watches and from where: with a token configured it
+ * wants "Authorization: Bearer T", T the control token or the status
+ * token (docs/security.md). */
+static gboolean
+status_allowed (VsHttp * http, SoupServerMessage * msg)
+{
+  const VsConfig *cfg = http->cfg;
+  const gchar *auth;
+
+  if (!cfg->token && !cfg->status_token)
+    return TRUE;
+  auth = soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Authorization");
+  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
+    return FALSE;
+  auth += 7;
+  while (*auth == ' ')
+    auth++;
+  return vs_roles_token_matches (cfg->token, auth)
+      || vs_roles_token_matches (cfg->status_token, auth);
+}
+
 static void
 serve_status (VsHttp * http, SoupServerMessage * msg)
 {
-  JsonBuilder *b = json_builder_new ();
+  JsonBuilder *b;
   JsonNode *n;
   gchar *text;
+
+  if (!status_allowed (http, msg)) {
+    static const gchar why[] = "/status wants Authorization: Bearer TOKEN\n";
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "WWW-Authenticate", "Bearer realm=\"vizstream\"");
+    soup_server_message_set_status (msg, 401, NULL);
+    soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC,
+        why, strlen (why));
+    return;
+  }
+  b = json_builder_new ();
 
   json_builder_begin_object (b);
   http->hooks.status (b, http->hooks.data);

@@ -210,6 +210,8 @@ vs_mjpeg_serve (VsMjpeg * bc, SoupServerMessage * msg)
   VsMjpegClient *c;
 
   if (g_list_length (bc->mjpeg_clients) >= bc->cfg->max_viewers) {
+    vs_log (bc->cfg, "refused an /mjpeg client: too many (see "
+        "--max-viewers)");
     soup_server_message_set_status (msg, 503, NULL);
     soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC,
         "too many viewers\n", 17);

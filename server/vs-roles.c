@@ -8,18 +8,20 @@
 
 #include "vs-roles.h"
 
+#include <string.h>
+
 gint
 vs_roles_assign (VsControlPolicy policy, gboolean token_configured,
     VsRoleSeat * seats, guint n)
 {
-  gboolean taken = FALSE, token_present = FALSE;
+  gboolean taken = FALSE;
   gint leader = -1, oldest = -1;
 
-  for (guint i = 0; i < n; i++)
-    token_present |= seats[i].joined && seats[i].has_token;
   for (guint i = 0; i < n; i++) {
     VsRoleSeat *s = &seats[i];
-    gboolean controls = FALSE;
+    /* With a token, only its holders may control, whatever the policy. */
+    gboolean may = s->joined && !s->view_only
+        && (!token_configured || s->has_token);
 
     s->controls = FALSE;
     if (!s->joined)
@@ -28,29 +30,37 @@ vs_roles_assign (VsControlPolicy policy, gboolean token_configured,
       oldest = i;
     switch (policy) {
       case VS_CONTROL_ALL:
-        controls = !s->view_only;
+      case VS_CONTROL_TOKEN:
+        s->controls = may;
         break;
       case VS_CONTROL_NONE:
-        controls = FALSE;
-        break;
-      case VS_CONTROL_TOKEN:
-        controls = !s->view_only && s->has_token;
         break;
       case VS_CONTROL_FIRST:
-        if (token_configured && token_present)
-          /* A token holder takes control from a first viewer that has
-           * none. */
-          controls = s->has_token && !s->view_only;
-        else
-          controls = !s->view_only && !taken;
+        s->controls = may && !taken;
         break;
     }
-    s->controls = controls;
-    if (controls) {
+    if (s->controls) {
       taken = TRUE;
       if (leader < 0)
         leader = i;
     }
   }
   return leader >= 0 ? leader : oldest;
+}
+
+gboolean
+vs_roles_token_matches (const gchar * expected, const gchar * given)
+{
+  gsize ne, ng;
+  guint diff;
+
+  if (!expected || !given)
+    return FALSE;
+  ne = strlen (expected);
+  ng = strlen (given);
+  /* Time independent of where they differ (not of the length). */
+  diff = ne != ng;
+  for (gsize i = 0; i < ng; i++)
+    diff |= (guint) (guchar) given[i] ^ (guchar) expected[i % MAX (ne, 1)];
+  return diff == 0 && ne > 0;
 }

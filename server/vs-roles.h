@@ -18,10 +18,15 @@ typedef struct
   gboolean controls;            /* out */
 } VsRoleSeat;
 
-/* Fills seats[i].controls; returns the index of the viewer the main
+/* Fills seats[i].controls (docs/server.md, "Control": with a token
+ * configured only its holders control, whatever the policy); returns the index of the viewer the main
  * encode follows (the first controller, else the oldest joined viewer),
  * or -1 when nobody joined. */
 gint vs_roles_assign (VsControlPolicy policy, gboolean token_configured,
     VsRoleSeat * seats, guint n);
+
+/* Whether a viewer's token is the server's, compared in a time that does
+ * not tell where they differ. */
+gboolean vs_roles_token_matches (const gchar * expected, const gchar * given);
 
 G_END_DECLS

@@ -19,6 +19,7 @@ typedef struct
 {
   VsRtmpSet *set;
   gchar *url;
+  gchar *shown;                 /* url without its stream key (logs, status) */
   GMutex lock;                  /* guards pipe (set), appsrc */
   GstElement *pipe;             /* NULL while waiting to retry */
   GstElement *appsrc;
@@ -49,9 +50,8 @@ set_state (VsRtmp * r, const gchar * state, const gchar * why)
     return;
   g_free (r->state);
   r->state = g_strdup (state);
-  if (!r->set->cfg->quiet)
-    g_printerr ("\nvizstream-server: rtmp %s: %s%s%s\n", r->url, state,
-        why ? ": " : "", why ? why : "");
+  vs_log (r->set->cfg, "rtmp %s: %s%s%s", r->shown, state,
+      why ? ": " : "", why ? why : "");
 }
 
 static void rtmp_start (VsRtmp * r);
@@ -88,11 +88,14 @@ rtmp_stop (VsRtmp * r)
 static void
 rtmp_fail (VsRtmp * r, const gchar * why)
 {
-  gchar *state;
+  gchar *state, **parts;
 
   rtmp_stop (r);
+  /* An element's message may quote the URL, key and all. */
+  parts = g_strsplit (why, r->url, -1);
   g_free (r->error);
-  r->error = g_strdup (why);
+  r->error = g_strjoinv (r->shown, parts);
+  g_strfreev (parts);
   /* 1, 2, 4 ... 30 s; back to 1 after a good run. */
   if (r->live_since_us && g_get_monotonic_time () - r->live_since_us >
       30 * G_TIME_SPAN_SECOND)
@@ -100,7 +103,7 @@ rtmp_fail (VsRtmp * r, const gchar * why)
   r->live_since_us = 0;
   r->backoff = r->backoff ? MIN (r->backoff * 2, 30) : 1;
   state = g_strdup_printf ("reconnecting in %u s", r->backoff);
-  set_state (r, state, why);
+  set_state (r, state, r->error);
   g_free (state);
   r->retry_id = g_timeout_add_seconds (r->backoff, rtmp_retry, r);
 }
@@ -114,7 +117,7 @@ rtmp_bus (GstBus * bus, GstMessage * msg, gpointer data)
     GError *err;
     gchar *dbg;
     gst_message_parse_error (msg, &err, &dbg);
-    GST_INFO ("rtmp %s: %s (%s)", r->url, err->message, dbg);
+    GST_INFO ("rtmp %s: %s (%s)", r->shown, err->message, dbg);
     rtmp_fail (r, err->message);
     g_error_free (err);
     g_free (dbg);
@@ -249,6 +252,7 @@ vs_rtmp_new (VsMedia * media, const VsConfig * cfg, GError ** error)
     VsRtmp *r = g_new0 (VsRtmp, 1);
     r->set = set;
     r->url = g_strdup (*u);
+    r->shown = vs_config_redact_url (*u);
     g_mutex_init (&r->lock);
     g_ptr_array_add (set->urls, r);
     rtmp_start (r);
@@ -278,6 +282,7 @@ vs_rtmp_free (VsRtmpSet * set)
     rtmp_stop (r);
     g_mutex_clear (&r->lock);
     g_free (r->url);
+    g_free (r->shown);
     g_free (r->state);
     g_free (r->error);
     g_free (r);
@@ -314,7 +319,7 @@ vs_rtmp_describe (VsRtmpSet * set, JsonBuilder * b)
     VsRtmp *r = g_ptr_array_index (set->urls, i);
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "url");
-    json_builder_add_string_value (b, r->url);
+    json_builder_add_string_value (b, r->shown);
     json_builder_set_member_name (b, "state");
     json_builder_add_string_value (b, r->state);
     json_builder_set_member_name (b, "restarts");

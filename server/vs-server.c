@@ -108,9 +108,8 @@ renderer_state (const gchar * state, const gchar * why, gpointer data)
   VsServer *server = data;
   gchar *text;
 
-  if (!server->cfg.quiet)
-    g_printerr ("\nvizstream-server: renderer %s%s%s\n", state,
-        why && *why ? ": " : "", why ? why : "");
+  vs_log (&server->cfg, "renderer %s%s%s", state, why && *why ? ": " : "",
+      why ? why : "");
   text = vs_signal_message ("renderer", "state", state);
   broadcast_text (server, text);
   g_free (text);
@@ -128,7 +127,7 @@ static void
 fatal (const gchar * message, gpointer data)
 {
   VsServer *server = data;
-  g_printerr ("\nvizstream-server: %s\n", message);
+  g_printerr ("%svizstream-server: %s\n", server->tty ? "\n" : "", message);
   server->exit_code = 1;
   g_main_loop_quit (server->loop);
 }
@@ -321,7 +320,7 @@ vs_server_main (int argc, char **argv, const VsEmbed * embed)
   g_main_loop_run (server.loop);
 
   if (!server.cfg.quiet)
-    g_printerr ("\nvizstream-server: stopping\n");
+    g_printerr ("%svizstream-server: stopping\n", server.tty ? "\n" : "");
   g_source_remove (server.tick_id);
   g_source_remove (sigint);
   g_source_remove (sigterm);

@@ -7,6 +7,7 @@
 #endif
 
 #include "vs-viewer.h"
+#include "vs-roles.h"
 #include "vs-signal.h"
 
 #include <string.h>
@@ -267,10 +268,15 @@ on_hello (VsViewer * viewer, VsSignal * sig)
   viewer->view_only = sig->view_only;
   viewer->transport = g_strdup (sig->transport);
   if (sig->token && *sig->token) {
-    if (cfg->token && g_str_equal (sig->token, cfg->token))
+    /* A wrong token: view only for the life of this connection (a hello
+     * is said once). */
+    if (vs_roles_token_matches (cfg->token, sig->token))
       viewer->has_token = TRUE;
-    else
+    else {
       vs_viewer_send_error (viewer, "the token is not valid: view only");
+      vs_log (cfg, "viewer %u (%s) presented a wrong token: view only",
+          viewer->id, viewer->address);
+    }
   }
   send_welcome (viewer);
   viewer->ctx->hooks.joined (viewer, viewer->ctx->hooks.data);
@@ -279,10 +285,9 @@ on_hello (VsViewer * viewer, VsSignal * sig)
     g_error_free (err);
     return;
   }
-  if (!cfg->quiet)
-    g_printerr ("\nvizstream-server: viewer %u (%s) joined over %s, %s\n",
-        viewer->id, viewer->address, viewer->transport,
-        viewer->controls ? "controlling" : "view only");
+  vs_log (cfg, "viewer %u (%s) joined over %s, %s", viewer->id,
+      viewer->address, viewer->transport,
+      viewer->controls ? "controlling" : "view only");
 }
 
 static void
@@ -427,9 +432,8 @@ vs_viewer_close (VsViewer * viewer, const gchar * reason)
     return;
   viewer->closed = TRUE;
   vs_viewer_ref (viewer);
-  if (!viewer->ctx->cfg->quiet)
-    g_printerr ("\nvizstream-server: viewer %u (%s) left%s%s\n", viewer->id,
-        viewer->address, reason ? ": " : "", reason ? reason : "");
+  vs_log (viewer->ctx->cfg, "viewer %u (%s) left%s%s", viewer->id,
+      viewer->address, reason ? ": " : "", reason ? reason : "");
   g_signal_handler_disconnect (viewer->ws, viewer->message_id);
   g_signal_handler_disconnect (viewer->ws, viewer->closed_id);
   if (reason)

@@ -4,8 +4,9 @@
 // normalized to the picture (0..1; the server maps them to the renderer's
 // frame). No build step, no dependencies.
 //
-// Query parameters: token=T (control with the server's --token), view (never
-// control), stats (overlay shown), resize (ask the renderer for this
+// Query parameters: token=T (control with the server's token; #token=T keeps
+// it out of server and proxy logs too; either way the page takes it out of
+// the address bar and sends it only in hello), view (never control), stats (overlay shown), resize (ask the renderer for this
 // window's size when the server allows it), timing (frame timing on),
 // transport=webrtc|ws|mjpeg (default webrtc; the page falls back to ws, or
 // mjpeg where WebCodecs is missing, when ICE does not connect within
@@ -14,6 +15,7 @@
 
 (function () {
   const params = new URLSearchParams(location.search);
+  const token = takeToken();
   const video = document.getElementById('video');
   const canvas = document.getElementById('canvas');
   const img = document.getElementById('img');
@@ -75,6 +77,20 @@
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
   }
 
+  // The token, read once and gone from the address bar (history, bookmarks,
+  // a screenshot of the page); a reload asks for it again.
+  function takeToken() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    const t = hash.get('token') || params.get('token');
+    if (!hash.has('token') && !params.has('token')) return null;
+    const url = new URL(location.href);
+    url.searchParams.delete('token');
+    hash.delete('token');
+    url.hash = hash.toString();
+    history.replaceState(history.state, '', url.href);
+    return t || null;
+  }
+
   // ---- connection, and reconnection after a server restart or a failure
 
   function connect() {
@@ -87,7 +103,7 @@
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
       const hello = { type: 'hello', view_only: params.has('view'), transport };
-      if (params.get('token')) hello.token = params.get('token');
+      if (token) hello.token = token;
       send(hello);
     };
     ws.onmessage = (e) => {

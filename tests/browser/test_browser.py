@@ -425,17 +425,35 @@ class BrowserTest(BrowserTestCase):
         self.wait_frames("b")
 
     def test_token_gives_control(self):
-        self.start_server("--token", "s3cret")
+        token = os.path.join(self.tmp.name, "token")
+        with open(token, "w") as f:
+            f.write("s3cret\n")
+        os.chmod(token, 0o600)
+        self.start_server("--token-file", token)
         self.open("a")
         self.wait_frames("a")
-        self.assertEqual(self.role("a"), "control")
-        self.open("t", "?token=s3cret")
+        # Alone without the token: view only (issue 15).
+        self.wait("a viewer without the token watches",
+                  lambda: self.role("a") == "view")
+        self.open("t", "?stats&token=s3cret")
         self.wait_frames("t")
         self.wait("token holder controls", lambda: self.role("t") == "control")
-        self.wait("first viewer is view only", lambda: self.role("a") == "view")
+        # The page took the token out of its address bar, nothing else.
+        href = self.browser.js("t", "location.href")
+        self.assertNotIn("s3cret", href)
+        self.assertIn("?stats", href)
         self.open("x", "?token=wrong")
         self.wait_frames("x")
         self.assertEqual(self.role("x"), "view")
+        self.assertIn("token is not valid",
+                      str(self.browser.js("x", "window.vizstream.lastError")))
+        # In the fragment: never sent to a server or a proxy's log.
+        self.browser.call("close", page="t")
+        self.open("f", "#token=s3cret")
+        self.wait_frames("f")
+        self.wait("a fragment token controls", lambda: self.role("f") == "control")
+        self.assertNotIn("s3cret", self.browser.js("f", "location.href"))
+        self.assertEqual(self.role("a"), "view")
 
     def test_server_restart_page_reconnects(self):
         self.start_server()

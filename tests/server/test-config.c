@@ -214,6 +214,24 @@ test_secrets (void)
 }
 
 static void
+test_redact (void)
+{
+  const gchar *cases[][2] = {
+    {"rtmp://127.0.0.1:1935/live/s3cretkey", "rtmp://127.0.0.1:1935/live/***"},
+    {"rtmps://u:p@a.example/app/key?x=1", "rtmps://a.example/app/***"},
+    {"rtmp://h/app/key live=1", "rtmp://h/app/***"},
+    {"rtmp://h/app/", "rtmp://h/app/"},
+    {"rtmp://h", "rtmp://h"},
+    {"nonsense", "***"},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *r = vs_config_redact_url (cases[i][0]);
+    g_assert_cmpstr (r, ==, cases[i][1]);
+    g_free (r);
+  }
+}
+
+static void
 test_origin (void)
 {
   gchar *star[] = { (gchar *) "*", NULL };
@@ -246,6 +264,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/version", test_version);
   g_test_add_func ("/config/refusals", test_refusals);
   g_test_add_func ("/config/secrets", test_secrets);
+  g_test_add_func ("/config/redact", test_redact);
   g_test_add_func ("/config/origin", test_origin);
   return g_test_run ();
 }

@@ -57,13 +57,15 @@ test_first (void)
 static void
 test_first_with_token (void)
 {
-  /* Nobody holds the token: the first viewer. */
-  check (VS_CONTROL_FIRST, TRUE, "vv", "C.", 0);
-  /* A token holder takes control from the first viewer. */
+  /* Alone without the token: view only. */
+  check (VS_CONTROL_FIRST, TRUE, "v", ".", 0);
+  check (VS_CONTROL_FIRST, TRUE, "vv", "..", 0);
+  /* The oldest token holder controls; the others watch. */
   check (VS_CONTROL_FIRST, TRUE, "vtv", ".C.", 1);
-  check (VS_CONTROL_FIRST, TRUE, "vtt", ".CC", 1);
-  /* A view-only token holder does not control, nor lets others. */
+  check (VS_CONTROL_FIRST, TRUE, "vtt", ".C.", 1);
+  /* A view-only token holder does not control; the next holder does. */
   check (VS_CONTROL_FIRST, TRUE, "vO", "..", 0);
+  check (VS_CONTROL_FIRST, TRUE, "Ovt", "..C", 2);
 }
 
 static void
@@ -71,9 +73,27 @@ test_all_none_token (void)
 {
   check (VS_CONTROL_ALL, FALSE, "vov", "C.C", 0);
   check (VS_CONTROL_ALL, FALSE, "ov", ".C", 1);
+  /* all with a token: every holder, nobody else. */
+  check (VS_CONTROL_ALL, TRUE, "vtOt", ".C.C", 1);
+  check (VS_CONTROL_ALL, TRUE, "vv", "..", 0);
   check (VS_CONTROL_NONE, TRUE, "tvt", "...", 0);
+  check (VS_CONTROL_NONE, FALSE, "vv", "..", 0);
   check (VS_CONTROL_TOKEN, TRUE, "vvtO", "..C.", 2);
+  check (VS_CONTROL_TOKEN, TRUE, "vtt", ".CC", 1);
   check (VS_CONTROL_TOKEN, TRUE, "vv", "..", 0);
+}
+
+static void
+test_token_matches (void)
+{
+  g_assert_true (vs_roles_token_matches ("s3cret", "s3cret"));
+  g_assert_false (vs_roles_token_matches ("s3cret", "s3cre"));
+  g_assert_false (vs_roles_token_matches ("s3cret", "s3crets"));
+  g_assert_false (vs_roles_token_matches ("s3cret", "S3cret"));
+  g_assert_false (vs_roles_token_matches ("s3cret", ""));
+  g_assert_false (vs_roles_token_matches ("s3cret", NULL));
+  g_assert_false (vs_roles_token_matches (NULL, "x"));
+  g_assert_false (vs_roles_token_matches ("", ""));
 }
 
 int
@@ -83,5 +103,6 @@ main (int argc, char **argv)
   g_test_add_func ("/roles/first", test_first);
   g_test_add_func ("/roles/first-with-token", test_first_with_token);
   g_test_add_func ("/roles/all-none-token", test_all_none_token);
+  g_test_add_func ("/roles/token-matches", test_token_matches);
   return g_test_run ();
 }
