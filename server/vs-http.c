@@ -188,11 +188,42 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
 
 /* ---- life ---- */
 
+GTlsCertificate *
+vs_http_load_certificate (const VsConfig * cfg, GError ** error)
+{
+  GTlsCertificate *cert;
+  GError *err = NULL;
+
+  /* The certificate alone first, so that the error names the file at
+   * fault. */
+  cert = g_tls_certificate_new_from_file (cfg->tls_cert, &err);
+  if (cert) {
+    g_object_unref (cert);
+    cert = g_tls_certificate_new_from_files (cfg->tls_cert, cfg->tls_key,
+        &err);
+    if (!cert)
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "--tls-key wants the PEM private key of --tls-cert, not '%s' (%s)",
+          cfg->tls_key, err->message);
+  } else if (g_error_matches (err, G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "--tls-cert needs GLib's TLS support: install glib-networking (%s)",
+        err->message);
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "--tls-cert wants a PEM certificate, not '%s' (%s)", cfg->tls_cert,
+        err->message);
+  }
+  g_clear_error (&err);
+  return cert;
+}
+
 static gboolean
 listen_on (VsHttp * http, GError ** error)
 {
   const VsConfig *cfg = http->cfg;
   GInetAddress *ia = g_inet_address_new_from_string (cfg->bind);
+  SoupServerListenOptions options = 0;
   GSocketAddress *sa;
   GSList *uris;
   gboolean ok;
@@ -202,8 +233,18 @@ listen_on (VsHttp * http, GError ** error)
         "--bind wants an IP address, not '%s'", cfg->bind);
     return FALSE;
   }
+  if (cfg->tls_cert) {
+    GTlsCertificate *cert = vs_http_load_certificate (cfg, error);
+    if (!cert) {
+      g_object_unref (ia);
+      return FALSE;
+    }
+    g_object_set (http->soup, "tls-certificate", cert, NULL);
+    g_object_unref (cert);
+    options = SOUP_SERVER_LISTEN_HTTPS;
+  }
   sa = g_inet_socket_address_new (ia, cfg->port);
-  ok = soup_server_listen (http->soup, sa, 0, error);
+  ok = soup_server_listen (http->soup, sa, options, error);
   g_object_unref (sa);
   g_object_unref (ia);
   if (!ok) {
@@ -212,9 +253,10 @@ listen_on (VsHttp * http, GError ** error)
   }
   uris = soup_server_get_uris (http->soup);
   if (uris)
-    http->url = g_strdup_printf ("http://%s:%d/", strchr (cfg->bind, ':') ?
-        "[::1]" : g_str_equal (cfg->bind, "0.0.0.0") ? "127.0.0.1" :
-        cfg->bind, g_uri_get_port (uris->data));
+    http->url = g_strdup_printf ("%s://%s:%d/", cfg->tls_cert ? "https" :
+        "http", strchr (cfg->bind, ':') ? "[::1]" :
+        g_str_equal (cfg->bind, "0.0.0.0") ? "127.0.0.1" : cfg->bind,
+        g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return TRUE;
 }
