@@ -34,9 +34,12 @@ vs_http_origin_allowed (gchar ** allowed, const gchar * origin,
       return TRUE;
   uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
   if (uri && host && g_uri_get_host (uri)) {
+    /* GUri gives an IPv6 host without the brackets that Host has. */
+    const gchar *h = g_uri_get_host (uri);
+    const gchar *l = strchr (h, ':') ? "[" : "", *r = *l ? "]" : "";
     gchar *want = g_uri_get_port (uri) > 0 ?
-        g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri)) :
-        g_strdup (g_uri_get_host (uri));
+        g_strdup_printf ("%s%s%s:%d", l, h, r, g_uri_get_port (uri)) :
+        g_strdup_printf ("%s%s%s", l, h, r);
     ok = g_ascii_strcasecmp (want, host) == 0;
     g_free (want);
   }
@@ -252,11 +255,15 @@ listen_on (VsHttp * http, GError ** error)
     return FALSE;
   }
   uris = soup_server_get_uris (http->soup);
-  if (uris)
-    http->url = g_strdup_printf ("%s://%s:%d/", cfg->tls_cert ? "https" :
-        "http", strchr (cfg->bind, ':') ? "[::1]" :
-        g_str_equal (cfg->bind, "0.0.0.0") ? "127.0.0.1" : cfg->bind,
+  if (uris) {
+    /* Where a browser on this machine finds the page. */
+    const gchar *host = g_str_equal (cfg->bind, "0.0.0.0") ? "127.0.0.1" :
+        g_str_equal (cfg->bind, "::") ? "::1" : cfg->bind;
+    gboolean v6 = strchr (host, ':') != NULL;
+    http->url = g_strdup_printf ("%s://%s%s%s:%d/", cfg->tls_cert ? "https" :
+        "http", v6 ? "[" : "", host, v6 ? "]" : "",
         g_uri_get_port (uris->data));
+  }
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return TRUE;
 }
