@@ -28,10 +28,14 @@ packages=(
   # vizstream-server: HTTP/WebSocket, JSON, webrtcbin and its ICE agent
   libsoup-3.0-dev libjson-glib-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-nice libglib2.0-dev-bin
+  # --tls-cert/--tls-key: GLib's TLS backend
+  glib-networking
   # broadcast: a private nginx-rtmp (scripts/nginx-rtmp.sh)
   nginx libnginx-mod-rtmp
   # browser tests: Chromium in a loopback-only network namespace
   chromium iproute2 util-linux
+  # TLS tests: a CA made with openssl, trusted in Chromium's NSS database
+  openssl libnss3-tools
 )
 # Node.js drives Chromium (playwright-core); Debian's when there is none.
 command -v node >/dev/null || packages+=(nodejs)

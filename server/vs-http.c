@@ -35,9 +35,12 @@ vs_http_origin_allowed (gchar ** allowed, const gchar * origin,
       return TRUE;
   uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
   if (uri && host && g_uri_get_host (uri)) {
+    /* GUri gives an IPv6 host without the brackets that Host has. */
+    const gchar *h = g_uri_get_host (uri);
+    const gchar *l = strchr (h, ':') ? "[" : "", *r = *l ? "]" : "";
     gchar *want = g_uri_get_port (uri) > 0 ?
-        g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri)) :
-        g_strdup (g_uri_get_host (uri));
+        g_strdup_printf ("%s%s%s:%d", l, h, r, g_uri_get_port (uri)) :
+        g_strdup_printf ("%s%s%s", l, h, r);
     ok = g_ascii_strcasecmp (want, host) == 0;
     g_free (want);
   }
@@ -233,11 +236,42 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
 
 /* ---- life ---- */
 
+GTlsCertificate *
+vs_http_load_certificate (const VsConfig * cfg, GError ** error)
+{
+  GTlsCertificate *cert;
+  GError *err = NULL;
+
+  /* The certificate alone first, so that the error names the file at
+   * fault. */
+  cert = g_tls_certificate_new_from_file (cfg->tls_cert, &err);
+  if (cert) {
+    g_object_unref (cert);
+    cert = g_tls_certificate_new_from_files (cfg->tls_cert, cfg->tls_key,
+        &err);
+    if (!cert)
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "--tls-key wants the PEM private key of --tls-cert, not '%s' (%s)",
+          cfg->tls_key, err->message);
+  } else if (g_error_matches (err, G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "--tls-cert needs GLib's TLS support: install glib-networking (%s)",
+        err->message);
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "--tls-cert wants a PEM certificate, not '%s' (%s)", cfg->tls_cert,
+        err->message);
+  }
+  g_clear_error (&err);
+  return cert;
+}
+
 static gboolean
 listen_on (VsHttp * http, GError ** error)
 {
   const VsConfig *cfg = http->cfg;
   GInetAddress *ia = g_inet_address_new_from_string (cfg->bind);
+  SoupServerListenOptions options = 0;
   GSocketAddress *sa;
   GSList *uris;
   gboolean ok;
@@ -247,8 +281,18 @@ listen_on (VsHttp * http, GError ** error)
         "--bind wants an IP address, not '%s'", cfg->bind);
     return FALSE;
   }
+  if (cfg->tls_cert) {
+    GTlsCertificate *cert = vs_http_load_certificate (cfg, error);
+    if (!cert) {
+      g_object_unref (ia);
+      return FALSE;
+    }
+    g_object_set (http->soup, "tls-certificate", cert, NULL);
+    g_object_unref (cert);
+    options = SOUP_SERVER_LISTEN_HTTPS;
+  }
   sa = g_inet_socket_address_new (ia, cfg->port);
-  ok = soup_server_listen (http->soup, sa, 0, error);
+  ok = soup_server_listen (http->soup, sa, options, error);
   g_object_unref (sa);
   g_object_unref (ia);
   if (!ok) {
@@ -256,10 +300,15 @@ listen_on (VsHttp * http, GError ** error)
     return FALSE;
   }
   uris = soup_server_get_uris (http->soup);
-  if (uris)
-    http->url = g_strdup_printf ("http://%s:%d/", strchr (cfg->bind, ':') ?
-        "[::1]" : g_str_equal (cfg->bind, "0.0.0.0") ? "127.0.0.1" :
-        cfg->bind, g_uri_get_port (uris->data));
+  if (uris) {
+    /* Where a browser on this machine finds the page. */
+    const gchar *host = g_str_equal (cfg->bind, "0.0.0.0") ? "127.0.0.1" :
+        g_str_equal (cfg->bind, "::") ? "::1" : cfg->bind;
+    gboolean v6 = strchr (host, ':') != NULL;
+    http->url = g_strdup_printf ("%s://%s%s%s:%d/", cfg->tls_cert ? "https" :
+        "http", v6 ? "[" : "", host, v6 ? "]" : "",
+        g_uri_get_port (uris->data));
+  }
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return TRUE;
 }

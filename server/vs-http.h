@@ -31,6 +31,10 @@ VsHttp *vs_http_new (const VsConfig * cfg, VsMjpeg * mjpeg,
     const VsHttpHooks * hooks, GError ** error);
 void vs_http_free (VsHttp * http);
 const gchar *vs_http_url (VsHttp * http);
+/* The --tls-cert and --tls-key pair for HTTPS and WSS, or NULL with an
+ * error that names the option and file at fault. */
+GTlsCertificate *vs_http_load_certificate (const VsConfig * cfg,
+    GError ** error);
 /* WebSocket upgrades refused (origin, viewer limit). */
 guint64 vs_http_rejected (VsHttp * http);
 

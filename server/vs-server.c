@@ -296,6 +296,18 @@ vs_server_main (int argc, char **argv, const VsEmbed * embed)
     case VS_CONFIG_RUN:
       break;
   }
+  /* A certificate that cannot be used is a bad command line too: said
+   * before anything starts. */
+  if (server.cfg.tls_cert) {
+    GTlsCertificate *cert = vs_http_load_certificate (&server.cfg, &err);
+    if (!cert) {
+      g_printerr ("vizstream-server: %s\n", err->message);
+      g_error_free (err);
+      vs_config_clear (&server.cfg);
+      return 2;
+    }
+    g_object_unref (cert);
+  }
   GST_DEBUG_CATEGORY_INIT (vs_debug, "vizstream-server", 0,
       "vizstream-server");
 

@@ -97,9 +97,12 @@
     const gen = ++generation;
     retryTimer = null;
     say(state.reconnects ? 'reconnecting…' : 'connecting…');
-    const proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    // Relative to the page, so that it works under any path (a proxy's
+    // /viz/): wss: under https:.
+    const url = new URL('ws', location.href);
+    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     showSurface();
-    ws = new WebSocket(proto + location.host + '/ws');
+    ws = new WebSocket(url.href);
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
       const hello = { type: 'hello', view_only: params.has('view'), transport };
@@ -147,7 +150,7 @@
           state.connected = true;
           retryDelay = 500;
           say('');
-          if (transport === 'mjpeg') img.src = '/mjpeg?viewer=' + m.id;
+          if (transport === 'mjpeg') img.src = 'mjpeg?viewer=' + m.id;
           if (allowResize && params.has('resize')) askResize();
           ping();
         }

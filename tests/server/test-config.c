@@ -252,6 +252,21 @@ test_origin (void)
   g_assert_false (vs_http_origin_allowed (one, "https://viz.example.evil",
           "127.0.0.1:8080"));
   g_assert_true (vs_http_origin_allowed (star, "http://anything", "h"));
+  /* IPv6: Host keeps the brackets that GUri takes off the Origin's host. */
+  g_assert_true (vs_http_origin_allowed (NULL, "http://[::1]:8080",
+          "[::1]:8080"));
+  g_assert_true (vs_http_origin_allowed (NULL, "https://[2001:DB8::1]",
+          "[2001:db8::1]"));
+  g_assert_false (vs_http_origin_allowed (NULL, "http://[::1]:9090",
+          "[::1]:8080"));
+  g_assert_false (vs_http_origin_allowed (NULL, "http://[::2]:8080",
+          "[::1]:8080"));
+  /* Behind a TLS proxy on another port: its Host must keep the port
+   * (nginx's $http_host; $host drops it). */
+  g_assert_true (vs_http_origin_allowed (NULL, "https://127.0.0.1:18443",
+          "127.0.0.1:18443"));
+  g_assert_false (vs_http_origin_allowed (NULL, "https://127.0.0.1:18443",
+          "127.0.0.1"));
 }
 
 int
