@@ -16,12 +16,12 @@ videoconvert ! autovideosink``.
 A thin ctypes layer over libvizstream (the C library; docs/protocol.md is
 the segment's specification). Import it from a source tree after ``make``
 (``PYTHONPATH=python``: the library is found in ``build/``), or install it
-with the project (``meson install``); ``VIZSTREAM_LIBRARY`` may name the
-library file explicitly.
+with the project (``meson install``: the library is found where the dynamic
+linker looks, else where it was installed); ``VIZSTREAM_LIBRARY`` may name
+the library file explicitly.
 """
 import contextlib
 import ctypes
-import ctypes.util
 import os
 
 import numpy as np
@@ -39,9 +39,14 @@ def _load_library():
     for build in (os.environ.get("VZ_BUILD_ROOT"), os.path.join(here, "..", "..", "build")):
         if build:
             candidates.append(os.path.join(build, "lib", "vizstream", "libvizstream.so.0"))
-    found = ctypes.util.find_library("vizstream")
-    if found:
-        candidates.append(found)
+    # Installed: where the dynamic linker looks (LD_LIBRARY_PATH, the
+    # ld.so cache), then where meson install put it (any prefix).
+    candidates.append("libvizstream.so.0")
+    try:
+        from . import _paths
+        candidates.append(_paths.LIBRARY)
+    except ImportError:
+        pass
     for path in candidates:
         if path and (os.path.exists(path) or not os.path.isabs(path)):
             try:
