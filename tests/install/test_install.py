@@ -371,7 +371,8 @@ class InstallTest(vztest.ProcessTestCase):
                 self.assertIn("\nEnvironment=GST_PLUGIN_PATH=%s\n" % plugins, unit)
                 self.assertIn("EnvironmentFile=%s/etc/vizstream-server/%%i.env" % prefix,
                               unit)
-            self.assertTrue(dst["vizstream-server@.service"].startswith(prefix + "/lib/systemd/system/"))
+            self.assertEqual(os.path.dirname(dst["vizstream-server@.service"]),
+                             prefix + "/lib/systemd/system")
             self.assertTrue(python.startswith(prefix + "/"), python)
             if prefix != "/opt/vizstream":
                 self.assertIn(python, py_path, prefix)
