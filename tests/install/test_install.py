@@ -191,6 +191,26 @@ class InstallTest(vztest.ProcessTestCase):
         self.assertIn("button 1 at 10,20", p.stdout.read())
         self.assertFalse(os.path.exists("/dev/shm/" + seg), "the segment was left behind")
 
+    def example_options(self, files):
+        """VIZSTREAM_OPTIONS of the environment file example's secret files
+        line, with the files it names made here (0600) and --port 0; and
+        the secrets by option."""
+        with open(files["vizstream-server.env"][1]) as f:
+            m = re.search(r"(?m)^#VIZSTREAM_OPTIONS=(.*--token-file.*)$", f.read())
+        self.assertIsNotNone(m, "no --token-file line in the environment file example")
+        args, secrets = m.group(1).split(), {}
+        for i, a in enumerate(args[:-1]):
+            if a == "--port":
+                args[i + 1] = "0"
+            elif a.endswith("-file"):
+                path = os.path.join(self.tmp.name, "secret%d" % i)
+                secrets[a] = "s%d-%s" % (i, os.urandom(8).hex())
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.write(fd, (secrets[a] + "\n").encode())
+                os.close(fd)
+                args[i + 1] = path
+        return args, secrets
+
     def assert_staged(self, path):
         self.assertTrue(os.path.realpath(path).startswith(os.path.realpath(self.stage) + "/"),
                         "%s is not from the staged install" % path)
@@ -247,9 +267,12 @@ class InstallTest(vztest.ProcessTestCase):
             "PKG_CONFIG_PATH": os.path.dirname(files["vizstream.pc"][1]),
             "PKG_CONFIG_SYSROOT_DIR": self.stage})
         renderer, seg = self.start_renderer(exe, env)
-        p = self.procs.start([server, "--segment", seg, "--bind", "127.0.0.1", "--port", "0",
-                              "--quiet"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+        # The server as the unit runs it, with the environment file
+        # example's options for secret files: its files made here (0600),
+        # port 0 for 8080.
+        args, secrets = self.example_options(files)
+        p = self.procs.start([server, "--segment", seg] + args + ["--quiet"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = p.stdout.readline()
         m = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
         self.assertIsNotNone(m, line + (p.stderr.read() if p.poll() is not None else ""))
@@ -257,6 +280,14 @@ class InstallTest(vztest.ProcessTestCase):
         with urllib.request.urlopen(url, timeout=slack(10)) as resp:
             self.assertEqual(resp.status, 200)
             self.assertTrue(resp.headers["Content-Type"].startswith("text/html"))
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url + "status", timeout=slack(10))
+        self.assertEqual(e.exception.code, 401)
+        if "--status-token-file" in secrets:
+            req = urllib.request.Request(url + "status", headers={
+                "Authorization": "Bearer " + secrets["--status-token-file"]})
+            with urllib.request.urlopen(req, timeout=slack(10)) as resp:
+                self.assertEqual(json.loads(resp.read())["segment"], seg)
         # The renderer's frames, through the staged plugin, out as JPEG.
         end = time.monotonic() + slack(20)
         while True:
