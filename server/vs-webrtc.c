@@ -227,6 +227,22 @@ rtp_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* A viewer that has not connected yet holds its queue's thread inside
+ * webrtcbin (RTP waits for DTLS there); a serialized query, such as the
+ * allocation query the encoder sends through the tee when another viewer
+ * joins, would wait in that queue until this viewer connects or leaves,
+ * and the encoder with it: every other viewer stalls. Nothing in this
+ * bin needs those queries; they are answered here. */
+static GstPadProbeReturn
+query_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+
+  if (!GST_QUERY_IS_SERIALIZED (query))
+    return GST_PAD_PROBE_OK;
+  return GST_PAD_PROBE_HANDLED;
+}
+
 /* ---- negotiation ---- */
 
 static gchar *
@@ -495,6 +511,8 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
     gst_object_unref (trans);
   }
   pad = gst_element_get_static_pad (peer->queue, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, query_probe,
+      NULL, NULL);
   gst_element_add_pad (peer->bin, gst_ghost_pad_new ("sink", pad));
   gst_object_unref (pad);
   pad = gst_element_get_static_pad (peer->queue, "src");
