@@ -40,6 +40,7 @@ struct _VsWebrtcPeer
   GstWebRTCDataChannel *status_channel;
   GstWebRTCDataChannel *input_channel;
   gint timing;                  /* atomic: send frame timing to the page */
+  gint candidates;              /* atomic: local candidates gathered */
   guint timeout_id;
 };
 
@@ -258,6 +259,48 @@ fix_h264_offer (const gchar * sdp)
   return out;
 }
 
+/* Gathering that found no port (all of --udp-ports in use) or no address
+ * fails inside webrtcbin without a word: no candidate ever comes and the
+ * page would wait for the negotiation timeout. The host candidates are
+ * found while the local description is set and webrtcbin hands them out
+ * in a task queued then; a task queued after it (get-stats, whose reply
+ * is not used) runs once they are all out: none by then means none at
+ * all. */
+static void
+on_gathering_checked (GstPromise * promise, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  const VsConfig *cfg = peer->cfg;
+  gchar *why;
+
+  gst_promise_unref (promise);
+  if (g_atomic_int_get (&peer->candidates) == 0) {
+    /* libnice takes one UDP port (and one TCP port, ICE-TCP) of the range
+     * on each local address per viewer: the range holds as many viewers
+     * as it has ports. */
+    if (cfg->udp_min)
+      why = g_strdup_printf ("no UDP ports left: --udp-ports %u-%u holds %u "
+          "viewers", cfg->udp_min, cfg->udp_max,
+          cfg->udp_max - cfg->udp_min + 1);
+    else
+      why = g_strdup ("no ICE candidates: no network address to offer "
+          "(see --ice-address)");
+    defer (peer, DEFER_FAILED, why, -1);
+    g_free (why);
+  }
+  peer_unref (peer);
+}
+
+static void
+on_local_description_set (GstPromise * promise, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+
+  gst_promise_unref (promise);
+  g_signal_emit_by_name (peer->webrtc, "get-stats", NULL,
+      gst_promise_new_with_change_func (on_gathering_checked, peer, NULL));
+}
+
 static void
 on_offer_created (GstPromise * promise, gpointer data)
 {
@@ -274,7 +317,9 @@ on_offer_created (GstPromise * promise, gpointer data)
     peer_unref (peer);
     return;
   }
-  g_signal_emit_by_name (peer->webrtc, "set-local-description", offer, NULL);
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", offer,
+      gst_promise_new_with_change_func (on_local_description_set,
+          peer_ref (peer), NULL));
   text = gst_sdp_message_as_text (offer->sdp);
   if (peer->cfg->codec == VS_CODEC_H264) {
     gchar *fixed = fix_h264_offer (text);
@@ -302,7 +347,10 @@ static void
 on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
     gpointer data)
 {
+  VsWebrtcPeer *peer = data;
   gchar *msg = vs_signal_ice (candidate, mline);
+
+  g_atomic_int_inc (&peer->candidates);
   defer (data, DEFER_SEND, msg, -1);
   g_free (msg);
 }
@@ -469,6 +517,9 @@ configure_elements (VsWebrtcPeer * peer)
     /* ICE over TCP too, for networks that block UDP. */
     if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp"))
       g_object_set (ice, "ice-tcp", TRUE, "ice-udp", TRUE, NULL);
+    if (cfg->udp_min)
+      g_object_set (ice, "min-rtp-port", cfg->udp_min, "max-rtp-port",
+          cfg->udp_max, NULL);
     gst_object_unref (ice);
   }
   g_signal_connect (peer->webrtc, "on-negotiation-needed",
