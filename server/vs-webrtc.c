@@ -14,6 +14,7 @@
 
 #include "vs-webrtc.h"
 #include "vs-signal.h"
+#include "vs-turn.h"
 
 #include <string.h>
 #define GST_USE_UNSTABLE_API
@@ -41,6 +42,7 @@ struct _VsWebrtcPeer
   GstWebRTCDataChannel *input_channel;
   gint timing;                  /* atomic: send frame timing to the page */
   gint candidates;              /* atomic: local candidates gathered */
+  gint relays;                  /* atomic: of which relayed (TURN) */
   guint timeout_id;
 };
 
@@ -69,7 +71,7 @@ peer_unref (VsWebrtcPeer * peer)
 typedef enum
 {
   DEFER_SEND, DEFER_INPUT, DEFER_CONNECTED, DEFER_KEY, DEFER_FAILED,
-  DEFER_CHANNEL
+  DEFER_CHANNEL, DEFER_NO_RELAY
 } DeferKind;
 
 typedef struct
@@ -108,6 +110,22 @@ on_channel_message (VsWebrtcPeer * peer, const gchar * text, gsize len)
   vs_signal_clear (&sig);
 }
 
+/* libnice says nothing of a TURN server's refusal (401): a gathering
+ * that ends without a relay address is what the server sees of it. */
+static void
+warn_no_relay (VsWebrtcPeer * peer)
+{
+  const VsConfig *cfg = peer->cfg;
+  gchar *url = vs_turn_page_url (cfg->turn[0]);
+
+  g_printerr ("\nvizstream-server: viewer %u: no relay address from the "
+      "TURN server %s%s: it refused the credentials (%s) or cannot be "
+      "reached\n", peer->id, url ? url : "?", cfg->turn[1] ? " (or the "
+      "others)" : "", cfg->turn_secret ? "is the TURN secret the "
+      "static-auth-secret of coturn?" : "the user:password of --turn");
+  g_free (url);
+}
+
 static gboolean
 deferred_run (gpointer data)
 {
@@ -137,6 +155,9 @@ deferred_run (gpointer data)
         break;
       case DEFER_CHANNEL:
         on_channel_message (peer, d->text, d->len);
+        break;
+      case DEFER_NO_RELAY:
+        warn_no_relay (peer);
         break;
     }
   }
@@ -351,6 +372,8 @@ on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
   gchar *msg = vs_signal_ice (candidate, mline);
 
   g_atomic_int_inc (&peer->candidates);
+  if (strstr (candidate, " typ relay"))
+    g_atomic_int_inc (&peer->relays);
   defer (data, DEFER_SEND, msg, -1);
   g_free (msg);
 }
@@ -372,6 +395,19 @@ on_connection_state (GObject * webrtc, GParamSpec * pspec, gpointer data)
       state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED) {
     g_atomic_int_set (&peer->leg.connected, 0);
   }
+}
+
+static void
+on_gathering_state (GObject * webrtc, GParamSpec * pspec, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  GstWebRTCICEGatheringState state;
+
+  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && peer->cfg->turn
+      && g_atomic_int_get (&peer->candidates) > 0
+      && g_atomic_int_get (&peer->relays) == 0)
+    defer (peer, DEFER_NO_RELAY, NULL, 0);
 }
 
 static void
@@ -466,7 +502,7 @@ make_elements (VsWebrtcPeer * peer, GError ** error)
 }
 
 static void
-configure_elements (VsWebrtcPeer * peer)
+configure_elements (VsWebrtcPeer * peer, const VsTurnCredential * turn)
 {
   const VsConfig *cfg = peer->cfg;
   GstCaps *caps;
@@ -501,10 +537,15 @@ configure_elements (VsWebrtcPeer * peer)
   if (cfg->stun)
     g_object_set (peer->webrtc, "stun-server", cfg->stun, NULL);
   for (gchar ** t = cfg->turn; t && *t; t++) {
+    /* With a TURN secret: this viewer's credential, the page's too. */
+    gchar *uri = turn ? vs_turn_uri_with_credential (*t, turn) : NULL;
     gboolean ok = FALSE;
-    g_signal_emit_by_name (peer->webrtc, "add-turn-server", *t, &ok);
+
+    g_signal_emit_by_name (peer->webrtc, "add-turn-server", uri ? uri : *t,
+        &ok);
     if (!ok)
       GST_WARNING ("TURN server '%s' refused by webrtcbin", *t);
+    g_free (uri);
   }
   g_object_get (peer->webrtc, "ice-agent", &ice, NULL);
   if (ice) {
@@ -528,6 +569,8 @@ configure_elements (VsWebrtcPeer * peer)
       G_CALLBACK (on_ice_candidate), peer);
   g_signal_connect (peer->webrtc, "notify::connection-state",
       G_CALLBACK (on_connection_state), peer);
+  g_signal_connect (peer->webrtc, "notify::ice-gathering-state",
+      G_CALLBACK (on_gathering_state), peer);
   g_signal_connect (peer->webrtc, "on-data-channel",
       G_CALLBACK (on_data_channel), peer);
 }
@@ -578,8 +621,9 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
 }
 
 VsWebrtcPeer *
-vs_webrtc_peer_new (guint id, const VsConfig * cfg, VsMedia * media,
-    VsEncodes * encodes, const VsPeerHooks * hooks, GError ** error)
+vs_webrtc_peer_new (guint id, const VsConfig * cfg,
+    const VsTurnCredential * turn, VsMedia * media, VsEncodes * encodes,
+    const VsPeerHooks * hooks, GError ** error)
 {
   VsWebrtcPeer *peer = g_new0 (VsWebrtcPeer, 1);
   GstPad *pad;
@@ -594,7 +638,7 @@ vs_webrtc_peer_new (guint id, const VsConfig * cfg, VsMedia * media,
     return NULL;
   }
   vs_leg_init (&peer->leg, encodes, peer->bin);
-  configure_elements (peer);
+  configure_elements (peer, turn);
   if (!link_elements (peer, error)) {
     peer->closed = TRUE;
     g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
