@@ -32,6 +32,8 @@ packages=(
   nginx libnginx-mod-rtmp
   # browser tests: Chromium in a loopback-only network namespace
   chromium iproute2 util-linux
+  # TURN tests: a private coturn (tests/browser/test_turn.py)
+  coturn
 )
 # Node.js drives Chromium (playwright-core); Debian's when there is none.
 command -v node >/dev/null || packages+=(nodejs)
