@@ -558,9 +558,21 @@ configure_elements (VsWebrtcPeer * peer, const VsTurnCredential * turn)
     /* ICE over TCP too, for networks that block UDP. */
     if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp"))
       g_object_set (ice, "ice-tcp", TRUE, "ice-udp", TRUE, NULL);
-    if (cfg->udp_min)
+    if (cfg->udp_min) {
+      GObject *agent = NULL;
+
       g_object_set (ice, "min-rtp-port", cfg->udp_min, "max-rtp-port",
           cfg->udp_max, NULL);
+      /* libnice's UPnP would listen on more ports (SSDP on 1900, an HTTP
+       * server) and ask the router for port mappings: not with a fixed
+       * range and the firewall rules written for it (docs/deploy.md). */
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+        g_object_get (ice, "agent", &agent, NULL);
+      if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent),
+              "upnp"))
+        g_object_set (agent, "upnp", FALSE, NULL);
+      g_clear_object (&agent);
+    }
     gst_object_unref (ice);
   }
   g_signal_connect (peer->webrtc, "on-negotiation-needed",
