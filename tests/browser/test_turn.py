@@ -13,7 +13,8 @@ tests use):
   offers and its refusals are all on the WebSocket): with --udp-ports,
   every candidate the server offers has its port in the range; a viewer
   more than the range holds is refused at once, saying why; when a viewer
-  leaves, the next one gets its port.
+  leaves, the next one gets its port; the server listens on nothing but
+  the range and its HTTP port.
 
 Run one: test_turn.py TurnTest.test_relay_only_page_with_minted_credentials"""
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -153,7 +154,7 @@ class PortsTest(vztest.ProcessTestCase):
         log = open(self.log, "w")
         self.addCleanup(log.close)
         # Negotiations that never finish must outlast the test.
-        server = self.procs.start(
+        self.server = server = self.procs.start(
             [vztest.SERVER, "--segment", self.segment, "--port", "0",
              "--ice-address", "127.0.0.1", "--negotiation-timeout", "120",
              "--udp-ports", "%d-%d" % (self.LOW, self.HIGH)],
@@ -230,6 +231,18 @@ class PortsTest(vztest.ProcessTestCase):
         print("viewer 1: %s\nviewer 2: %s" % (self.candidates(msgs_a),
                                               self.candidates(msgs_b)))
         self.assertNotEqual(port_a, port_b)
+        # Nothing else listens: UDP sockets and TCP listeners are the
+        # range's (ICE, ICE-TCP) and the HTTP port (no UPnP, no SSDP).
+        ss = subprocess.run(["ss", "-Huatnlp"], capture_output=True,
+                            text=True).stdout
+        mine = [l.split() for l in ss.splitlines()
+                if "pid=%d," % self.server.pid in l]
+        ports = sorted({(f[0], int(f[4].rsplit(":", 1)[1])) for f in mine})
+        print("the server listens on", ports)
+        self.assertIn(("tcp", self.port), ports)
+        for proto, port in ports:
+            self.assertTrue(self.LOW <= port <= self.HIGH or (
+                proto, port) == ("tcp", self.port), ports)
 
         # A third: the range holds two; it is told so at once.
         why = "no UDP ports left: --udp-ports %d-%d holds 2 viewers" % (
