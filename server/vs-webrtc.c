@@ -280,13 +280,14 @@ fix_h264_offer (const gchar * sdp)
   return out;
 }
 
-/* Gathering that found no port (all of --udp-ports in use) or no address
+/* With --udp-ports, a gathering that finds no free port in the range
  * fails inside webrtcbin without a word: no candidate ever comes and the
  * page would wait for the negotiation timeout. The host candidates are
- * found while the local description is set and webrtcbin hands them out
+ * found while the local description is set, and webrtcbin hands them out
  * in a task queued then; a task queued after it (get-stats, whose reply
  * is not used) runs once they are all out: none by then means none at
- * all. */
+ * all. (Without a range, a page that gets no candidate falls back to the
+ * WebSocket when ICE does not connect.) */
 static void
 on_gathering_checked (GstPromise * promise, gpointer data)
 {
@@ -299,13 +300,9 @@ on_gathering_checked (GstPromise * promise, gpointer data)
     /* libnice takes one UDP port (and one TCP port, ICE-TCP) of the range
      * on each local address per viewer: the range holds as many viewers
      * as it has ports. */
-    if (cfg->udp_min)
-      why = g_strdup_printf ("no UDP ports left: --udp-ports %u-%u holds %u "
-          "viewers", cfg->udp_min, cfg->udp_max,
-          cfg->udp_max - cfg->udp_min + 1);
-    else
-      why = g_strdup ("no ICE candidates: no network address to offer "
-          "(see --ice-address)");
+    why = g_strdup_printf ("no UDP ports left: --udp-ports %u-%u holds %u "
+        "viewers", cfg->udp_min, cfg->udp_max,
+        cfg->udp_max - cfg->udp_min + 1);
     defer (peer, DEFER_FAILED, why, -1);
     g_free (why);
   }
@@ -339,8 +336,8 @@ on_offer_created (GstPromise * promise, gpointer data)
     return;
   }
   g_signal_emit_by_name (peer->webrtc, "set-local-description", offer,
-      gst_promise_new_with_change_func (on_local_description_set,
-          peer_ref (peer), NULL));
+      peer->cfg->udp_min ? gst_promise_new_with_change_func
+      (on_local_description_set, peer_ref (peer), NULL) : NULL);
   text = gst_sdp_message_as_text (offer->sdp);
   if (peer->cfg->codec == VS_CODEC_H264) {
     gchar *fixed = fix_h264_offer (text);
