@@ -36,6 +36,8 @@ packages=(
   chromium iproute2 util-linux
   # TLS tests: a CA made with openssl, trusted in Chromium's NSS database
   openssl libnss3-tools
+  # TURN tests: a private coturn (tests/browser/test_turn.py)
+  coturn
 )
 # Node.js drives Chromium (playwright-core); Debian's when there is none.
 command -v node >/dev/null || packages+=(nodejs)

@@ -9,6 +9,7 @@
 #include "vs-viewer.h"
 #include "vs-roles.h"
 #include "vs-signal.h"
+#include "vs-turn.h"
 
 #include <string.h>
 
@@ -78,8 +79,11 @@ vs_viewer_set_role (VsViewer * viewer, gboolean controls)
   send_simple (viewer, "role", "role", controls ? "control" : "view");
 }
 
+/* The page's ICE servers: the server's own STUN and TURN servers, with
+ * this viewer's TURN credential when there is a TURN secret. */
 static void
-add_ice_servers (JsonBuilder * b, const VsConfig * cfg)
+add_ice_servers (JsonBuilder * b, const VsConfig * cfg,
+    const VsTurnCredential * turn)
 {
   json_builder_set_member_name (b, "ice_servers");
   json_builder_begin_array (b);
@@ -94,36 +98,35 @@ add_ice_servers (JsonBuilder * b, const VsConfig * cfg)
   }
   for (gchar ** t = cfg->turn; t && *t; t++) {
     GUri *uri = g_uri_parse (*t, G_URI_FLAGS_HAS_PASSWORD, NULL);
-    const gchar *query;
-    gchar *u;
+    gchar *u = vs_turn_page_url (*t);
+    const gchar *user = turn ? turn->username : uri ? g_uri_get_user (uri) :
+        NULL;
+    const gchar *pass = turn ? turn->password : uri ?
+        g_uri_get_password (uri) : NULL;
 
-    if (!uri)
-      continue;
-    query = g_uri_get_query (uri);
-    u = g_strdup_printf ("%s:%s:%d%s", g_uri_get_scheme (uri),
-        g_uri_get_host (uri), g_uri_get_port (uri) > 0 ?
-        g_uri_get_port (uri) : 3478, query
-        && strstr (query, "transport=tcp") ? "?transport=tcp" : "");
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "urls");
-    json_builder_add_string_value (b, u);
-    if (g_uri_get_user (uri)) {
-      json_builder_set_member_name (b, "username");
-      json_builder_add_string_value (b, g_uri_get_user (uri));
+    if (u) {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "urls");
+      json_builder_add_string_value (b, u);
+      if (user) {
+        json_builder_set_member_name (b, "username");
+        json_builder_add_string_value (b, user);
+      }
+      if (pass) {
+        json_builder_set_member_name (b, "credential");
+        json_builder_add_string_value (b, pass);
+      }
+      json_builder_end_object (b);
     }
-    if (g_uri_get_password (uri)) {
-      json_builder_set_member_name (b, "credential");
-      json_builder_add_string_value (b, g_uri_get_password (uri));
-    }
-    json_builder_end_object (b);
     g_free (u);
-    g_uri_unref (uri);
+    if (uri)
+      g_uri_unref (uri);
   }
   json_builder_end_array (b);
 }
 
 static void
-send_welcome (VsViewer * viewer)
+send_welcome (VsViewer * viewer, const VsTurnCredential * turn)
 {
   const VsConfig *cfg = viewer->ctx->cfg;
   JsonBuilder *b = json_builder_new ();
@@ -141,8 +144,7 @@ send_welcome (VsViewer * viewer)
   json_builder_add_boolean_value (b, cfg->allow_resize);
   json_builder_set_member_name (b, "version");
   json_builder_add_string_value (b, PACKAGE_VERSION);
-  /* The page's own ICE servers: the same STUN and TURN servers. */
-  add_ice_servers (b, cfg);
+  add_ice_servers (b, cfg, turn);
   json_builder_end_object (b);
   n = json_builder_get_root (b);
   send_json (viewer, n);
@@ -226,7 +228,8 @@ peer_failed (const gchar * reason, gpointer data)
 }
 
 static gboolean
-start_transport (VsViewer * viewer, GError ** error)
+start_transport (VsViewer * viewer, const VsTurnCredential * turn,
+    GError ** error)
 {
   VsViewerContext *ctx = viewer->ctx;
   VsPeerHooks hooks = { peer_send, peer_input, peer_failed, viewer };
@@ -239,7 +242,7 @@ start_transport (VsViewer * viewer, GError ** error)
     viewer->wsv = vs_ws_video_new (viewer->id, ctx->media, ctx->encodes,
         viewer->ws, peer_failed, viewer, error);
   else
-    viewer->rtc = vs_webrtc_peer_new (viewer->id, ctx->cfg, ctx->media,
+    viewer->rtc = vs_webrtc_peer_new (viewer->id, ctx->cfg, turn, ctx->media,
         ctx->encodes, &hooks, error);
   return viewer->wsv || viewer->rtc;
 }
@@ -254,11 +257,26 @@ bad_message (VsViewer * viewer, const gchar * why)
     vs_viewer_close (viewer, "too many malformed messages");
 }
 
+/* coturn's use-auth-secret: "EXPIRY:viewer-N", valid --turn-ttl seconds
+ * (a page that reconnects says hello again and gets a new one). */
+static void
+mint_turn (VsViewer * viewer, VsTurnCredential * turn)
+{
+  const VsConfig *cfg = viewer->ctx->cfg;
+  gchar name[32];
+
+  g_snprintf (name, sizeof name, "viewer-%u", viewer->id);
+  vs_turn_mint (cfg->turn_secret, g_get_real_time () / G_USEC_PER_SEC,
+      cfg->turn_ttl, name, turn);
+}
+
 static void
 on_hello (VsViewer * viewer, VsSignal * sig)
 {
   const VsConfig *cfg = viewer->ctx->cfg;
+  VsTurnCredential turn = { NULL, NULL };
   GError *err = NULL;
+  gboolean started;
 
   if (viewer->joined) {
     vs_viewer_send_error (viewer, "hello: already said");
@@ -278,9 +296,14 @@ on_hello (VsViewer * viewer, VsSignal * sig)
           viewer->id, viewer->address);
     }
   }
-  send_welcome (viewer);
+  /* One TURN credential, for the page and for the server's side. */
+  if (cfg->turn_secret)
+    mint_turn (viewer, &turn);
+  send_welcome (viewer, turn.username ? &turn : NULL);
   viewer->ctx->hooks.joined (viewer, viewer->ctx->hooks.data);
-  if (!start_transport (viewer, &err)) {
+  started = start_transport (viewer, turn.username ? &turn : NULL, &err);
+  vs_turn_credential_clear (&turn);
+  if (!started) {
     vs_viewer_close (viewer, err->message);
     g_error_free (err);
     return;

@@ -14,6 +14,7 @@
 
 #include "vs-webrtc.h"
 #include "vs-signal.h"
+#include "vs-turn.h"
 
 #include <string.h>
 #define GST_USE_UNSTABLE_API
@@ -40,6 +41,8 @@ struct _VsWebrtcPeer
   GstWebRTCDataChannel *status_channel;
   GstWebRTCDataChannel *input_channel;
   gint timing;                  /* atomic: send frame timing to the page */
+  gint candidates;              /* atomic: local candidates gathered */
+  gint relays;                  /* atomic: of which relayed (TURN) */
   guint timeout_id;
 };
 
@@ -68,7 +71,7 @@ peer_unref (VsWebrtcPeer * peer)
 typedef enum
 {
   DEFER_SEND, DEFER_INPUT, DEFER_CONNECTED, DEFER_KEY, DEFER_FAILED,
-  DEFER_CHANNEL
+  DEFER_CHANNEL, DEFER_NO_RELAY
 } DeferKind;
 
 typedef struct
@@ -107,6 +110,22 @@ on_channel_message (VsWebrtcPeer * peer, const gchar * text, gsize len)
   vs_signal_clear (&sig);
 }
 
+/* libnice says nothing of a TURN server's refusal (401): a gathering
+ * that ends without a relay address is what the server sees of it. */
+static void
+warn_no_relay (VsWebrtcPeer * peer)
+{
+  const VsConfig *cfg = peer->cfg;
+  gchar *url = vs_turn_page_url (cfg->turn[0]);
+
+  g_printerr ("\nvizstream-server: viewer %u: no relay address from the "
+      "TURN server %s%s: it refused the credentials (%s) or cannot be "
+      "reached\n", peer->id, url ? url : "?", cfg->turn[1] ? " (or the "
+      "others)" : "", cfg->turn_secret ? "is the TURN secret the "
+      "static-auth-secret of coturn?" : "the user:password of --turn");
+  g_free (url);
+}
+
 static gboolean
 deferred_run (gpointer data)
 {
@@ -136,6 +155,9 @@ deferred_run (gpointer data)
         break;
       case DEFER_CHANNEL:
         on_channel_message (peer, d->text, d->len);
+        break;
+      case DEFER_NO_RELAY:
+        warn_no_relay (peer);
         break;
     }
   }
@@ -227,6 +249,22 @@ rtp_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* A viewer that has not connected yet holds its queue's thread inside
+ * webrtcbin (RTP waits for DTLS there); a serialized query, such as the
+ * allocation query the encoder sends through the tee when another viewer
+ * joins, would wait in that queue until this viewer connects or leaves,
+ * and the encoder with it: every other viewer stalls. Nothing in this
+ * bin needs those queries; they are answered here. */
+static GstPadProbeReturn
+query_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+
+  if (!GST_QUERY_IS_SERIALIZED (query))
+    return GST_PAD_PROBE_OK;
+  return GST_PAD_PROBE_HANDLED;
+}
+
 /* ---- negotiation ---- */
 
 static gchar *
@@ -240,6 +278,45 @@ fix_h264_offer (const gchar * sdp)
       "profile-level-id=42e01f;level-asymmetry-allowed=1", 0, NULL);
   g_regex_unref (re);
   return out;
+}
+
+/* With --udp-ports, a gathering that finds no free port in the range
+ * fails inside webrtcbin without a word: no candidate ever comes and the
+ * page would wait for the negotiation timeout. The host candidates are
+ * found while the local description is set, and webrtcbin hands them out
+ * in a task queued then; a task queued after it (get-stats, whose reply
+ * is not used) runs once they are all out: none by then means none at
+ * all. (Without a range, a page that gets no candidate falls back to the
+ * WebSocket when ICE does not connect.) */
+static void
+on_gathering_checked (GstPromise * promise, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  const VsConfig *cfg = peer->cfg;
+  gchar *why;
+
+  gst_promise_unref (promise);
+  if (g_atomic_int_get (&peer->candidates) == 0) {
+    /* libnice takes one UDP port (and one TCP port, ICE-TCP) of the range
+     * on each local address per viewer: the range holds as many viewers
+     * as it has ports. */
+    why = g_strdup_printf ("no UDP ports left: --udp-ports %u-%u holds %u "
+        "viewers", cfg->udp_min, cfg->udp_max,
+        cfg->udp_max - cfg->udp_min + 1);
+    defer (peer, DEFER_FAILED, why, -1);
+    g_free (why);
+  }
+  peer_unref (peer);
+}
+
+static void
+on_local_description_set (GstPromise * promise, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+
+  gst_promise_unref (promise);
+  g_signal_emit_by_name (peer->webrtc, "get-stats", NULL,
+      gst_promise_new_with_change_func (on_gathering_checked, peer, NULL));
 }
 
 static void
@@ -258,7 +335,9 @@ on_offer_created (GstPromise * promise, gpointer data)
     peer_unref (peer);
     return;
   }
-  g_signal_emit_by_name (peer->webrtc, "set-local-description", offer, NULL);
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", offer,
+      peer->cfg->udp_min ? gst_promise_new_with_change_func
+      (on_local_description_set, peer_ref (peer), NULL) : NULL);
   text = gst_sdp_message_as_text (offer->sdp);
   if (peer->cfg->codec == VS_CODEC_H264) {
     gchar *fixed = fix_h264_offer (text);
@@ -286,7 +365,12 @@ static void
 on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
     gpointer data)
 {
+  VsWebrtcPeer *peer = data;
   gchar *msg = vs_signal_ice (candidate, mline);
+
+  g_atomic_int_inc (&peer->candidates);
+  if (strstr (candidate, " typ relay"))
+    g_atomic_int_inc (&peer->relays);
   defer (data, DEFER_SEND, msg, -1);
   g_free (msg);
 }
@@ -308,6 +392,19 @@ on_connection_state (GObject * webrtc, GParamSpec * pspec, gpointer data)
       state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED) {
     g_atomic_int_set (&peer->leg.connected, 0);
   }
+}
+
+static void
+on_gathering_state (GObject * webrtc, GParamSpec * pspec, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  GstWebRTCICEGatheringState state;
+
+  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && peer->cfg->turn
+      && g_atomic_int_get (&peer->candidates) > 0
+      && g_atomic_int_get (&peer->relays) == 0)
+    defer (peer, DEFER_NO_RELAY, NULL, 0);
 }
 
 static void
@@ -402,7 +499,7 @@ make_elements (VsWebrtcPeer * peer, GError ** error)
 }
 
 static void
-configure_elements (VsWebrtcPeer * peer)
+configure_elements (VsWebrtcPeer * peer, const VsTurnCredential * turn)
 {
   const VsConfig *cfg = peer->cfg;
   GstCaps *caps;
@@ -437,10 +534,15 @@ configure_elements (VsWebrtcPeer * peer)
   if (cfg->stun)
     g_object_set (peer->webrtc, "stun-server", cfg->stun, NULL);
   for (gchar ** t = cfg->turn; t && *t; t++) {
+    /* With a TURN secret: this viewer's credential, the page's too. */
+    gchar *uri = turn ? vs_turn_uri_with_credential (*t, turn) : NULL;
     gboolean ok = FALSE;
-    g_signal_emit_by_name (peer->webrtc, "add-turn-server", *t, &ok);
+
+    g_signal_emit_by_name (peer->webrtc, "add-turn-server", uri ? uri : *t,
+        &ok);
     if (!ok)
       GST_WARNING ("TURN server '%s' refused by webrtcbin", *t);
+    g_free (uri);
   }
   g_object_get (peer->webrtc, "ice-agent", &ice, NULL);
   if (ice) {
@@ -453,6 +555,21 @@ configure_elements (VsWebrtcPeer * peer)
     /* ICE over TCP too, for networks that block UDP. */
     if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp"))
       g_object_set (ice, "ice-tcp", TRUE, "ice-udp", TRUE, NULL);
+    if (cfg->udp_min) {
+      GObject *agent = NULL;
+
+      g_object_set (ice, "min-rtp-port", cfg->udp_min, "max-rtp-port",
+          cfg->udp_max, NULL);
+      /* libnice's UPnP would listen on more ports (SSDP on 1900, an HTTP
+       * server) and ask the router for port mappings: not with a fixed
+       * range and the firewall rules written for it (docs/deploy.md). */
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+        g_object_get (ice, "agent", &agent, NULL);
+      if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent),
+              "upnp"))
+        g_object_set (agent, "upnp", FALSE, NULL);
+      g_clear_object (&agent);
+    }
     gst_object_unref (ice);
   }
   g_signal_connect (peer->webrtc, "on-negotiation-needed",
@@ -461,6 +578,8 @@ configure_elements (VsWebrtcPeer * peer)
       G_CALLBACK (on_ice_candidate), peer);
   g_signal_connect (peer->webrtc, "notify::connection-state",
       G_CALLBACK (on_connection_state), peer);
+  g_signal_connect (peer->webrtc, "notify::ice-gathering-state",
+      G_CALLBACK (on_gathering_state), peer);
   g_signal_connect (peer->webrtc, "on-data-channel",
       G_CALLBACK (on_data_channel), peer);
 }
@@ -495,6 +614,8 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
     gst_object_unref (trans);
   }
   pad = gst_element_get_static_pad (peer->queue, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, query_probe,
+      NULL, NULL);
   gst_element_add_pad (peer->bin, gst_ghost_pad_new ("sink", pad));
   gst_object_unref (pad);
   pad = gst_element_get_static_pad (peer->queue, "src");
@@ -509,8 +630,9 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
 }
 
 VsWebrtcPeer *
-vs_webrtc_peer_new (guint id, const VsConfig * cfg, VsMedia * media,
-    VsEncodes * encodes, const VsPeerHooks * hooks, GError ** error)
+vs_webrtc_peer_new (guint id, const VsConfig * cfg,
+    const VsTurnCredential * turn, VsMedia * media, VsEncodes * encodes,
+    const VsPeerHooks * hooks, GError ** error)
 {
   VsWebrtcPeer *peer = g_new0 (VsWebrtcPeer, 1);
   GstPad *pad;
@@ -525,7 +647,7 @@ vs_webrtc_peer_new (guint id, const VsConfig * cfg, VsMedia * media,
     return NULL;
   }
   vs_leg_init (&peer->leg, encodes, peer->bin);
-  configure_elements (peer);
+  configure_elements (peer, turn);
   if (!link_elements (peer, error)) {
     peer->closed = TRUE;
     g_signal_handlers_disconnect_by_data (peer->webrtc, peer);

@@ -16,6 +16,7 @@
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include "vs-variant.h"
+#include "vs-turn.h"
 
 G_BEGIN_DECLS
 
@@ -35,10 +36,11 @@ typedef struct
 typedef struct _VsWebrtcPeer VsWebrtcPeer;
 
 /* Made, added to the pipeline and negotiating (the offer comes through
- * hooks->send). */
+ * hooks->send). turn: this viewer's TURN credential for every --turn
+ * server (a TURN secret), or NULL (their own user:password). */
 VsWebrtcPeer *vs_webrtc_peer_new (guint id, const VsConfig * cfg,
-    VsMedia * media, VsEncodes * encodes, const VsPeerHooks * hooks,
-    GError ** error);
+    const VsTurnCredential * turn, VsMedia * media, VsEncodes * encodes,
+    const VsPeerHooks * hooks, GError ** error);
 /* Takes its bin out of the pipeline and drops it (main loop). */
 void vs_webrtc_peer_close (VsWebrtcPeer * peer);
 

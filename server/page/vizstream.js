@@ -10,7 +10,9 @@
 // window's size when the server allows it), timing (frame timing on),
 // transport=webrtc|ws|mjpeg (default webrtc; the page falls back to ws, or
 // mjpeg where WebCodecs is missing, when ICE does not connect within
-// ice_timeout ms, 8000 by default).
+// ice_timeout ms, 8000 by default), relay (WebRTC through the server's TURN
+// relay only, iceTransportPolicy "relay": checks the TURN path, never falls
+// back).
 'use strict';
 
 (function () {
@@ -41,6 +43,7 @@
   let transport = params.get('transport') || 'webrtc';
   if (!['webrtc', 'ws', 'mjpeg'].includes(transport)) transport = 'webrtc';
   const iceTimeout = Number(params.get('ice_timeout')) || 8000;
+  const relayOnly = params.has('relay') && params.get('relay') !== '0';
 
   // What shows the picture: the video (WebRTC), a canvas (WebSocket +
   // WebCodecs) or an img (MJPEG).
@@ -116,7 +119,8 @@
       chain = chain.then(() => { if (gen === generation) return handle(m); })
         .catch((err) => { state.lastError = String(err); console.warn(err); });
     };
-    ws.onclose = () => { if (gen === generation) restart('server connection closed'); };
+    // The server says why it closed (a refusal: no UDP ports left, ...).
+    ws.onclose = (e) => { if (gen === generation) restart(e.reason || 'server connection closed'); };
   }
 
   function restart(why, delay) {
@@ -171,7 +175,9 @@
         // the same stream over this WebSocket instead.
         clearTimeout(iceTimer);
         iceTimer = setTimeout(() => {
-          if (transport === 'webrtc' && !state.connected) fallBack('ICE did not connect');
+          if (transport !== 'webrtc' || state.connected) return;
+          if (relayOnly) restart(state.turnError || 'no connection through the TURN relay');
+          else fallBack('ICE did not connect');
         }, iceTimeout);
         break;
       }
@@ -262,8 +268,19 @@
   }
 
   function makePeer(iceServers) {
-    pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle',
+      iceTransportPolicy: relayOnly ? 'relay' : 'all' });
     const mine = pc;
+    // A TURN server that refuses the credentials (401: the server's TURN
+    // secret is not the TURN server's) or cannot be reached.
+    pc.onicecandidateerror = (e) => {
+      if (!/^turns?:/.test(e.url || '')) return;
+      state.turnError = e.errorCode === 401
+        ? 'TURN refused the credentials (401 from ' + e.url + ')'
+        : 'TURN error ' + e.errorCode + ' from ' + e.url + (e.errorText ? ': ' + e.errorText : '');
+      console.warn('vizstream: ' + state.turnError);
+      if (relayOnly) say(state.turnError);
+    };
     pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate)
         send({ type: 'ice', candidate: e.candidate.candidate, sdpMLineIndex: e.candidate.sdpMLineIndex || 0 });
@@ -286,7 +303,7 @@
         retryDelay = 500;
         say('');
       } else if (s === 'failed' || s === 'closed') {
-        restart('connection ' + s);
+        restart((relayOnly && state.turnError) || 'connection ' + s);
       } else if (s === 'disconnected') {
         say('connection interrupted…');
         setTimeout(() => { if (mine === pc && pc.connectionState === 'disconnected') restart('connection lost'); }, 4000);
@@ -378,6 +395,9 @@
         s.nacks = r.nackCount; s.plis = r.pliCount;
       } else if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
         s.rtt = r.currentRoundTripTime;
+        // host, srflx or relay: which path the media takes.
+        const local = report.get(r.localCandidateId), remote = report.get(r.remoteCandidateId);
+        state.selectedPair = { local: local && local.candidateType, remote: remote && remote.candidateType };
       }
     });
     if (prev && s.frames !== undefined) {
