@@ -399,14 +399,16 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
     {"stun", 0, 0, G_OPTION_ARG_STRING, &cfg->stun,
         "STUN server, stun://host:port", "URI"},
     {"turn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->turn,
-        "TURN server, turn(s)://user:password@host:port (repeatable)", "URI"},
+        "TURN server, turn(s)://user:password@host:port, or turn(s)://host:port "
+          "with --turn-secret-file (repeatable)", "URI"},
     {"turn-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &o.turn_secret_file,
         "coturn's static-auth-secret: per-viewer TURN credentials for the "
           "--turn servers (or $VIZSTREAM_TURN_SECRET)", "FILE"},
     {"turn-ttl", 0, 0, G_OPTION_ARG_INT, &o.turn_ttl,
         "Seconds a minted TURN credential lives (default 86400)", "S"},
     {"udp-ports", 0, 0, G_OPTION_ARG_STRING, &o.udp_ports,
-        "WebRTC uses only these UDP ports, e.g. 50000-50100", "MIN-MAX"},
+        "WebRTC uses only these ports (UDP, and TCP for ICE-TCP), e.g. "
+          "50000-50100: one per viewer", "MIN-MAX"},
     {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cfg->tls_cert,
         "Serve HTTPS and WSS with this PEM certificate (chain)", "FILE"},
     {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &cfg->tls_key,
