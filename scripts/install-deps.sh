@@ -30,6 +30,9 @@ packages=(
   gstreamer1.0-nice libglib2.0-dev-bin
   # broadcast: a private nginx-rtmp (scripts/nginx-rtmp.sh)
   nginx libnginx-mod-rtmp
+  # spectators through Janus (scripts/janus.sh; /watch serves janus.js and
+  # the webrtc-adapter it wants from their Debian paths)
+  janus libjs-janus-gateway libjs-webrtc-adapter
   # browser tests: Chromium in a loopback-only network namespace
   chromium iproute2 util-linux
 )
