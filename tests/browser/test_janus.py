@@ -112,6 +112,13 @@ class JanusTest(BrowserTestCase):
         self.wait("janus %s answers" % name, answers, 20)
         return url
 
+    def status(self):
+        req = urllib.request.Request(self.url + "status")
+        if getattr(self, "token", None):
+            req.add_header("Authorization", "Bearer " + self.token)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.load(r)
+
     def frame(self, page):
         return self.browser.call("frame", page=page, rw=JW, rh=JH)["number"]
 
@@ -127,12 +134,17 @@ class JanusTest(BrowserTestCase):
         controller), whose input still reaches the renderer."""
         rtp = free_udp_pair()
         url = self.start_janus("a", rtp)
+        token = os.path.join(self.tmp.name, "token")
+        with open(token, "w") as f:
+            f.write("s3cret\n")
+        os.chmod(token, 0o600)
+        self.token = "s3cret"
         self.start_server("--janus-rtp", "127.0.0.1:%d" % rtp,
-                          "--janus-url", url)
+                          "--janus-url", url, "--token-file", token)
         t0 = time.monotonic()
-        self.open("c")
+        self.open("c", "#token=s3cret")
         for i in range(4):
-            self.watch("s%d" % i, "?stats" if i == 0 else "")
+            self.watch("s%d" % i, "?stats#token=s3cret" if i == 0 else "")
         self.wait_frames("c")
         for i in range(4):
             first, second = self.wait_frames("s%d" % i, 30)
@@ -167,6 +179,23 @@ class JanusTest(BrowserTestCase):
         # demo draws, read from a spectator's picture.
         self.wait("events counter on a spectator's picture", lambda: (
             self.browser.call("frame", page="s1", rw=JW, rh=JH)["events"] or 0) >= 2, 10)
+        # A spectator with the token takes control: its link leads to the
+        # direct page, the token in the fragment (gone from its own address).
+        self.assertEqual(self.browser.js("s0", "location.hash"), "")
+        self.assertTrue(self.browser.js("s0", "document.getElementById("
+                                        "'take-control').href").endswith("/#token=s3cret"))
+        self.assertTrue(self.browser.js("s1", "document.getElementById("
+                                        "'take-control').href").endswith("/"))
+        self.browser.call("close", page="c")
+        self.browser.js("s0", "document.getElementById('take-control').click(), true")
+        def role():
+            try:
+                return self.browser.js("s0", "window.vizstream && window.vizstream.role")
+            except RuntimeError:        # navigating
+                return None
+        self.wait("the spectator controls on the direct page",
+                  lambda: role() == "control", 20)
+        self.wait_frames("s0")
 
     def test_two_edges(self):
         """One encode to two Janus instances at once; each serves pages."""
