@@ -58,6 +58,12 @@ VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   /usr/bin/python3 bench/bench_broadcast.py
 
 echo
+echo "== spectators through Janus: server and Janus CPU per spectator, vs direct viewers =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_janus.py "${BENCH_SECONDS:-10}"
+
+echo
 echo "== glreadbacksrc: a GL render loop streaming vs not, PBO ring vs glReadPixels =="
 if [[ -x "$build/bench/bench-glreadback" ]]; then
   "$build/bench/bench-glreadback" --frames 150 --rate 60

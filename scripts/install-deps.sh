@@ -32,6 +32,9 @@ packages=(
   glib-networking
   # broadcast: a private nginx-rtmp (scripts/nginx-rtmp.sh)
   nginx libnginx-mod-rtmp
+  # spectators through Janus (scripts/janus.sh; /watch serves janus.js and
+  # the webrtc-adapter it wants from their Debian paths)
+  janus libjs-janus-gateway libjs-webrtc-adapter
   # browser tests: Chromium in a loopback-only network namespace
   chromium iproute2 util-linux
   # TLS tests: a CA made with openssl, trusted in Chromium's NSS database

@@ -338,6 +338,32 @@ validate (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
       || o->mjpeg_quality > 100 || o->mjpeg_fps < 1 || o->mjpeg_fps > 120)
     return bad (error, "--rtmp-key-interval (1..60), --mjpeg-quality "
         "(1..100) or --mjpeg-fps (1..120) out of range");
+  for (gchar ** t = cfg->janus_rtp; t && *t; t++) {
+    GSocketConnectable *a = g_network_address_parse (*t, 0, NULL);
+    guint port = a ? g_network_address_get_port (G_NETWORK_ADDRESS (a)) : 0;
+    g_clear_object (&a);
+    if (port == 0 || port == 65535)
+      return bad (error, "--janus-rtp wants HOST:PORT (RTCP on PORT+1), e.g. "
+          "127.0.0.1:15004, not '%s'", *t);
+  }
+  for (gchar ** u = cfg->janus_url; u && *u; u++) {
+    GUri *uri = g_uri_parse (*u, G_URI_FLAGS_NONE, NULL);
+    const gchar *s = uri ? g_uri_get_scheme (uri) : NULL;
+    gboolean ok = (*u)[0] == '/' || (uri && g_uri_get_host (uri) &&
+        *g_uri_get_host (uri) && (g_str_equal (s, "http") ||
+            g_str_equal (s, "https") || g_str_equal (s, "ws") ||
+            g_str_equal (s, "wss")));
+    if (uri)
+      g_uri_unref (uri);
+    if (!ok || strpbrk (*u, " ;,'\"\\"))
+      return bad (error, "--janus-url wants Janus's API as browsers reach it, "
+          "http(s)://HOST:PORT/janus, ws(s)://... or /PATH, not '%s'", *u);
+  }
+  if (cfg->janus_mountpoint && !cfg->janus_url)
+    return bad (error, "--janus-mountpoint goes with --janus-url");
+  if (cfg->janus_mountpoint < 0 || cfg->janus_mountpoint > G_MAXINT32)
+    return bad (error, "--janus-mountpoint wants 1..2147483647");
+  cfg->janus_mountpoint = MAX (cfg->janus_mountpoint, 1);
   if (o->max_input_rate < 1 || o->max_input_rate > 100000)
     return bad (error, "--max-input-rate wants 1..100000");
   cfg->max_input_rate = o->max_input_rate;
@@ -453,6 +479,14 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
     {"rtmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->rtmp,
         "Also push H.264 to this RTMP URL, e.g. rtmp://127.0.0.1/live/viz "
           "(repeatable; reconnects by itself)", "URL"},
+    {"janus-rtp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->janus_rtp,
+        "Also send the main encode as RTP to a Janus Streaming mountpoint "
+          "(RTCP on PORT+1; repeatable, one per Janus)", "HOST:PORT"},
+    {"janus-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cfg->janus_url,
+        "Janus's API as browsers reach it: spectators at /watch "
+          "(repeatable: each page picks one)", "URL"},
+    {"janus-mountpoint", 0, 0, G_OPTION_ARG_INT64, &cfg->janus_mountpoint,
+        "The Streaming mountpoint /watch plays (default 1)", "ID"},
     {"rtmp-bitrate", 0, 0, G_OPTION_ARG_STRING, &o.rtmp_bitrate,
         "RTMP bitrate, kbit/s (default 2500)", "RATE"},
     {"rtmp-key-interval", 0, 0, G_OPTION_ARG_INT, &o.rtmp_key,
@@ -517,5 +551,7 @@ vs_config_clear (VsConfig * cfg)
   g_strfreev (cfg->origins);
   g_free (cfg->profile);
   g_strfreev (cfg->rtmp);
+  g_strfreev (cfg->janus_rtp);
+  g_strfreev (cfg->janus_url);
   memset (cfg, 0, sizeof *cfg);
 }

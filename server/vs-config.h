@@ -65,6 +65,10 @@ typedef struct
   guint request_timeout;        /* seconds to finish a request's headers */
   guint idle_timeout;           /* seconds an idle keep-alive connection lives */
   guint max_per_address;        /* connections at once from one address */
+  /* Janus edges and their spectators (docs/broadcast.md). */
+  gchar **janus_rtp;            /* --janus-rtp HOST:PORT, RTCP on PORT+1 */
+  gchar **janus_url;            /* Janus APIs as /watch's browsers reach them */
+  gint64 janus_mountpoint;      /* the Streaming mountpoint /watch plays */
 } VsConfig;
 
 typedef enum

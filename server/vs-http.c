@@ -7,6 +7,7 @@
 #endif
 
 #include "vs-http.h"
+#include "vs-janus.h"
 #include "vs-roles.h"
 
 #include <string.h>
@@ -230,7 +231,7 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     vs_mjpeg_snapshot (http->mjpeg, msg);
   else if (g_str_equal (path, "/status"))
     serve_status (http, msg);
-  else
+  else if (!vs_janus_serve (http->cfg, msg, path))
     serve_page (msg, path);
 }
 

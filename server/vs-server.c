@@ -2,7 +2,7 @@
  * order (docs/architecture.md), holds the viewers and who controls, and
  * answers what they report:
  *
- *   config -> media core -> encodes -> RTMP, MJPEG -> HTTP -> viewers
+ *   config -> media core -> encodes -> RTMP, Janus, MJPEG -> HTTP -> viewers
  *
  * Everything runs on the main loop.
  *
@@ -15,6 +15,7 @@
 #include "vs-embed.h"
 #include "vs-config.h"
 #include "vs-http.h"
+#include "vs-janus.h"
 #include "vs-rtmp.h"
 #include "vs-roles.h"
 #include "vs-signal.h"
@@ -32,6 +33,7 @@ typedef struct
   VsMedia *media;
   VsEncodes *encodes;
   VsRtmpSet *rtmp;
+  VsJanusSet *janus;
   VsMjpeg *mjpeg;
   VsHttp *http;
   VsViewerContext ctx;
@@ -165,6 +167,7 @@ status (JsonBuilder * b, gpointer data)
   vs_media_describe (server->media, b);
   vs_encodes_describe (server->encodes, b);
   vs_rtmp_describe (server->rtmp, b);
+  vs_janus_describe (server->janus, b);
   vs_mjpeg_describe (server->mjpeg, b);
   json_builder_set_member_name (b, "viewers");
   json_builder_begin_array (b);
@@ -209,6 +212,7 @@ tick_cb (gpointer data)
   server->ticks++;
   if (server->cfg.quiet) {
     vs_rtmp_tick (server->rtmp, NULL);
+    vs_janus_tick (server->janus, NULL);
     return G_SOURCE_CONTINUE;
   }
   for (GList * l = server->viewers; l; l = l->next) {
@@ -217,6 +221,7 @@ tick_cb (gpointer data)
   }
   line = g_string_new (NULL);
   vs_rtmp_tick (server->rtmp, line);
+  vs_janus_tick (server->janus, line);
   vs_mjpeg_tick (server->mjpeg, line);
   /* On a terminal one line kept up to date; in a log a line every 10 s. */
   if (server->tty || server->ticks % 10 == 0)
@@ -250,6 +255,8 @@ server_start (VsServer * server, GError ** error)
       || !(server->encodes = vs_encodes_new (server->media, cfg, error))
       || !(server->mjpeg = vs_mjpeg_new (server->media, cfg, error))
       || !(server->rtmp = vs_rtmp_new (server->media, cfg, error))
+      || !(server->janus = vs_janus_new (server->media, server->encodes,
+              cfg))
       || !vs_media_start (server->media, error))
     return FALSE;
   server->ctx.cfg = cfg;
@@ -268,6 +275,7 @@ server_stop (VsServer * server)
     vs_viewer_close (server->viewers->data, NULL);
   g_clear_pointer (&server->http, vs_http_free);
   g_clear_pointer (&server->rtmp, vs_rtmp_free);
+  g_clear_pointer (&server->janus, vs_janus_free);
   g_clear_pointer (&server->mjpeg, vs_mjpeg_free);
   /* The encodes' elements are the pipeline's. */
   g_clear_pointer (&server->media, vs_media_free);

@@ -516,6 +516,12 @@ vs_leg_request_key (VsLeg * leg)
   variant_request_key (leg->variant);
 }
 
+void
+vs_leg_request_key_relayed (VsLeg * leg)
+{
+  variant_request_key (leg->variant);
+}
+
 gboolean
 vs_leg_overrun (VsLeg * leg)
 {

@@ -59,6 +59,9 @@ void vs_leg_attach (VsLeg * leg, GstPad * gate_pad);
 void vs_leg_detach (VsLeg * leg);
 /* Asks its encode for a key frame (several legs at once get one). */
 void vs_leg_request_key (VsLeg * leg);
+/* The same, the leg's delta frames flowing meanwhile: for a relay (a
+ * Janus edge) whose other receivers lost nothing. */
+void vs_leg_request_key_relayed (VsLeg * leg);
 /* The leg's queue overflowed (streaming thread): TRUE when the caller
  * should ask for a key frame on the main loop. */
 gboolean vs_leg_overrun (VsLeg * leg);
