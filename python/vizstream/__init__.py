@@ -322,8 +322,11 @@ class Publisher:
         for server in servers:
             server.stop()
         waiter, self._waiter = getattr(self, "_waiter", None), None
-        if waiter is not None:
-            waiter.stop()           # no thread may sleep on the writer we free
+        if waiter is not None and not waiter.stop():
+            # No thread may sleep on the writer we free: leave it mapped
+            # (a renderer starting later replaces the segment).
+            self._w = None
+            return
         if getattr(self, "_w", None) is not None:
             _writer_close(self._w)
             self._w = None

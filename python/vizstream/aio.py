@@ -105,13 +105,18 @@ class _Waiter:
             self._cancelled = True
         _writer_interrupt(self._handle)
 
-    def stop(self):
+    def stop(self, timeout=5):
+        """End the thread; False if it did not end in time (then the
+        writer must not be freed: it may still sleep on it)."""
         with self._cv:
             self._closing = True
             self._cv.notify_all()
         _writer_interrupt(self._handle)
         if self._thread is not threading.current_thread():
-            self._thread.join()
+            # Bounded: at interpreter exit a daemon thread may never run
+            # again, and joining it would hang.
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 async def _wait(pub, timeout):
