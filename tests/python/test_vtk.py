@@ -218,15 +218,19 @@ class VtkStreamBehaviourTest(unittest.TestCase):
             self.assertTrue(2 <= n <= 30, "%d renders for one drag" % n)
             self.assertEqual(stream.publisher.frames_published - frames0, n)
             print("idle run(): %d renders, %.2f s of CPU in %.1f s" % (n, cpu, slack(3)))
-            # stop() from another thread ends an idle run at once.
-            stopper = threading.Timer(0.3, stream.stop)
-            stopper.start()
+            # request_render() and stop() from another thread reach an
+            # idle run at once.
+            timers = [threading.Timer(0.2, stream.request_render),
+                      threading.Timer(0.5, stream.stop)]
+            for t in timers:
+                t.start()
             t0 = time.monotonic()
-            stream.run(fps=30)
+            self.assertEqual(stream.run(fps=30), 2, "the first render, the one asked for")
             self.assertLess(time.monotonic() - t0, slack(2))
             # Joined, so that the last reference to the window is dropped
             # here: a VTK window freed on another thread can crash X/GL.
-            stopper.join()
+            for t in timers:
+                t.join()
 
     def test_readme_lines_stream_a_window(self):
         """The README's VTK lines, as a user runs them: a server, frames,
