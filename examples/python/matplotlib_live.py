@@ -5,7 +5,10 @@ signal scrolling by. Click in the picture to mark the signal's level there
 
     PYTHONPATH=python /usr/bin/python3 examples/python/matplotlib_live.py --segment viz
     GST_PLUGIN_PATH=build gst-launch-1.0 shmframesrc segment=viz ! videoconvert ! autovideosink
+
+or, in a browser: add --serve and open the address it prints.
 """
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import argparse
 import time
 
@@ -22,6 +25,8 @@ def main():
     ap.add_argument("--segment", default="vizstream-matplotlib")
     ap.add_argument("--fps", type=float, default=10)
     ap.add_argument("--frames", type=int, default=0, help="0 = forever")
+    ap.add_argument("--serve", action="store_true", help="start vizstream-server too")
+    ap.add_argument("--port", type=int, default=0, help="its port (0: a free one)")
     args = ap.parse_args()
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)      # 800x450 pixels
@@ -35,6 +40,8 @@ def main():
     picked = []
     with vizstream.Publisher(args.segment, w, h, format="RGBA") as pub:
         print("publishing %dx%d on segment %r" % (w, h, pub.name), flush=True)
+        if args.serve:
+            print("open %s" % pub.serve(port=args.port).url, flush=True)
         t0, n = time.monotonic(), 0
         while args.frames == 0 or n < args.frames:
             t = time.monotonic() - t0
@@ -47,8 +54,8 @@ def main():
                     picked.clear()
             line.set_ydata(np.sin(x + t) + 0.2 * np.random.randn(x.size))
             marks.set_data([p[0] for p in picked], [p[1] for p in picked])
-            fig.canvas.draw()
-            pub.publish(np.asarray(fig.canvas.buffer_rgba()))
+            # Agg draws, its own buffer goes into the shared slot: one copy.
+            pub.publish_figure(fig)
             n += 1
             time.sleep(max(0.0, n / args.fps - (time.monotonic() - t0)))
 

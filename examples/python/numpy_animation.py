@@ -4,7 +4,10 @@ and a dot that follows the viewer's pointer (click to drop it, 'c' clears).
 
     PYTHONPATH=python /usr/bin/python3 examples/python/numpy_animation.py --segment viz
     GST_PLUGIN_PATH=build gst-launch-1.0 shmframesrc segment=viz ! videoconvert ! autovideosink
+
+or, in a browser: add --serve and open the address it prints.
 """
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import argparse
 import time
 
@@ -19,6 +22,8 @@ def main():
     ap.add_argument("--size", default="640x360", help="WxH")
     ap.add_argument("--fps", type=float, default=30)
     ap.add_argument("--frames", type=int, default=0, help="0 = forever")
+    ap.add_argument("--serve", action="store_true", help="start vizstream-server too")
+    ap.add_argument("--port", type=int, default=0, help="its port (0: a free one)")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -26,15 +31,17 @@ def main():
 
     with vizstream.Publisher(args.segment, w, h, format="RGBA") as pub:
         print("publishing %dx%d on segment %r" % (w, h, pub.name), flush=True)
+        if args.serve:
+            print("open %s" % pub.serve(port=args.port).url, flush=True)
         t0, n = time.monotonic(), 0
         while args.frames == 0 or n < args.frames:
             t = time.monotonic() - t0
             for ev in pub.poll_events():
-                if ev.type == "pointer-move":
+                if ev.type == "MouseMove":          # or "pointer-move"
                     pointer = (ev.x, ev.y)
-                elif ev.type == "button-press":
+                elif ev.type == "MouseButtonPress":
                     dots.append((ev.x, ev.y))
-                elif ev.type == "key-press" and ev.key == "c":
+                elif ev.type == "KeyPress" and ev.key == "c":
                     dots.clear()
             # Render straight into shared memory: no copy.
             with pub.frame() as img:

@@ -8,11 +8,13 @@ under Xvfb:
 
     PYTHONPATH=python xvfb-run -a /usr/bin/python3 examples/python/vtk_network.py --segment viz
     GST_PLUGIN_PATH=build gst-launch-1.0 shmframesrc segment=viz ! videoconvert ! autovideosink
+
+or, in a browser: add --serve and open the address it prints.
 """
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import vtk
@@ -56,7 +58,12 @@ def main():
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--fps", type=float, default=30)
     ap.add_argument("--nodes", type=int, default=20000)
-    ap.add_argument("--frames", type=int, default=0, help="0 = forever")
+    ap.add_argument("--frames", type=int, default=0,
+                    help="render this many frames, then exit (0: until Ctrl-C)")
+    ap.add_argument("--spin", type=float, default=0,
+                    help="turn the camera this many degrees a frame")
+    ap.add_argument("--serve", action="store_true", help="start vizstream-server too")
+    ap.add_argument("--port", type=int, default=0, help="its port (0: a free one)")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
 
@@ -72,15 +79,17 @@ def main():
     iren.SetRenderWindow(rw)
     iren.SetInteractorStyle(vtk.vtkInteractorStyleTrackballCamera())
 
+    def spin(stream):
+        ren.GetActiveCamera().Azimuth(args.spin)
+
     with VtkStream(rw, args.segment, interactor=iren) as stream:
         print("streaming %dx%d on segment %r" % (w, h, args.segment), flush=True)
-        n, t0 = 0, time.monotonic()
-        while args.frames == 0 or n < args.frames:
-            stream.process_events()
-            rw.Render()
-            n += 1
-            time.sleep(max(0.0, n / args.fps - (time.monotonic() - t0)))
-
+        if args.serve:
+            stream.serve(port=args.port)
+        # Renders when a viewer acts; every frame when spinning (or
+        # counting frames).
+        animate = spin if (args.spin or args.frames) else None
+        stream.run(fps=args.fps, frames=args.frames or None, on_frame=animate)
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,8 @@
  * the specific values involved, for the calling thread.
  *
  * Thread safety: a VzWriter or a VzReader is used by one thread at a time,
- * except vz_reader_interrupt(), which any thread may call.
+ * except vz_reader_interrupt() and vz_writer_interrupt_events(), which any
+ * thread may call, and vz_writer_wait_events() (see there).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -325,8 +326,18 @@ void vz_producer_free (VzProducer * producer);
  * (0 if none), or a negative VzResult. */
 int vz_writer_poll_events (VzWriter * writer, VzEvent * events, size_t max);
 /* Sleep until an event is queued (futex) or timeout_ns passes (< 0:
- * forever). VZ_OK or VZ_ERR_TIMEOUT. */
+ * forever). VZ_OK (an event is there, or a spurious wake-up: poll and see),
+ * VZ_ERR_TIMEOUT or VZ_ERR_INTERRUPTED. One thread may sleep here while
+ * another publishes frames with the same writer (acquire, publish, cancel,
+ * set_frame_format), but not while another polls events or closes it. */
 int vz_writer_wait_events (VzWriter * writer, int64_t timeout_ns);
+/* Make vz_writer_wait_events() return VZ_ERR_INTERRUPTED at once, the
+ * sleeping one and every later one, until
+ * vz_writer_clear_interrupt_events() is called. Any thread may call it
+ * (not concurrently with vz_writer_close()): this is how a waiter thread
+ * is ended before closing the writer. */
+void vz_writer_interrupt_events (VzWriter * writer);
+void vz_writer_clear_interrupt_events (VzWriter * writer);
 
 typedef struct
 {

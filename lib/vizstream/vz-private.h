@@ -53,6 +53,8 @@ typedef struct
   uint64_t head[VZ_MAX_LANES];
   uint64_t received;
   uint64_t rejected;
+  /* atomic: vz_writer_interrupt_events(), from any thread */
+  int interrupted;
 } VzConsumerState;
 
 /* Compute the layout a writer creates for config (already defaulted). */

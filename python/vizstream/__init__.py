@@ -13,6 +13,12 @@ viewers' events back.
 Then any pipeline reads it: ``gst-launch-1.0 shmframesrc segment=viz !
 videoconvert ! autovideosink``.
 
+Browsers watch and drive it through ``vizstream-server``, started from
+here: ``pub.serve()`` (or ``vizstream.serve("viz")``) returns a Server with
+its ``.url``. asyncio renderers use ``async for ev in pub.aevents()`` and
+``await pub.arun(render)``; VTK windows ``vizstream.VtkStream``;
+docs/python.md describes it all.
+
 A thin ctypes layer over libvizstream (the C library; docs/protocol.md is
 the segment's specification). Import it from a source tree after ``make``
 (``PYTHONPATH=python``: the library is found in ``build/``), or install it
@@ -20,13 +26,16 @@ with the project (``meson install``: the library is found where the dynamic
 linker looks, else where it was installed); ``VIZSTREAM_LIBRARY`` may name
 the library file explicitly.
 """
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import contextlib
 import ctypes
 import os
 
 import numpy as np
 
-__all__ = ["Publisher", "Event", "VizstreamError", "SegmentInUseError", "FORMATS"]
+__all__ = ["Publisher", "Event", "EventType", "event_type", "VizstreamError",
+           "SegmentInUseError", "FORMATS", "serve", "Server", "ServerError",
+           "ServerNotFoundError", "PortInUseError", "RendererAbsentError", "VtkStream"]
 
 # ---- the C library ----------------------------------------------------------
 
@@ -118,11 +127,13 @@ _writer_close = _sig("vz_writer_close", None, _W)
 _writer_poll = _sig("vz_writer_poll_events", ctypes.c_int, _W, ctypes.POINTER(_Event),
                     ctypes.c_size_t)
 _writer_wait = _sig("vz_writer_wait_events", ctypes.c_int, _W, ctypes.c_int64)
+_writer_interrupt = _sig("vz_writer_interrupt_events", None, _W)
+_writer_clear_interrupt = _sig("vz_writer_clear_interrupt_events", None, _W)
 _writer_stats = _sig("vz_writer_event_stats", None, _W, ctypes.POINTER(_EventStats))
 _event_to_json = _sig("vz_event_to_json", ctypes.c_int, ctypes.POINTER(_Event),
                       ctypes.c_char_p, ctypes.c_size_t)
 
-_VZ_OK, _VZ_ERR_BUSY, _VZ_ERR_TIMEOUT = 0, -8, -11
+_VZ_OK, _VZ_ERR_BUSY, _VZ_ERR_TIMEOUT, _VZ_ERR_INTERRUPTED = 0, -8, -11, -12
 _BOTTOM_UP = 0x1
 
 FORMATS = ("RGBA", "BGRA", "RGBx", "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB", "BGR",
@@ -130,6 +141,10 @@ FORMATS = ("RGBA", "BGRA", "RGBx", "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB"
 EVENT_TYPES = (None, "pointer-move", "button-press", "button-release", "wheel", "key-press",
                "key-release", "touch-down", "touch-motion", "touch-up", "resize-request",
                "custom")
+# The names of docs/events.md ("event" in JSON), in VzEventType order.
+JSON_EVENT_NAMES = (None, "MouseMove", "MouseButtonPress", "MouseButtonRelease", "MouseScroll",
+                    "KeyPress", "KeyRelease", "TouchDown", "TouchMotion", "TouchUp",
+                    "ResizeRequest", "Custom")
 MODIFIERS = {"shift": 0x1, "control": 0x2, "alt": 0x4, "meta": 0x8, "button1": 0x100,
              "button2": 0x200, "button3": 0x400, "button4": 0x800, "button5": 0x1000}
 
@@ -157,14 +172,71 @@ def _check(rc, what):
 # ---- events -----------------------------------------------------------------
 
 
+def _dashed(name):
+    """MouseButtonPress -> mouse-button-press (interactsink's allowed-events)."""
+    return "".join("-" + c.lower() if c.isupper() and i else c.lower()
+                   for i, c in enumerate(name))
+
+
+# Every accepted spelling -> the Python name.
+_EVENT_ALIASES = {}
+for _py, _js in zip(EVENT_TYPES[1:], JSON_EVENT_NAMES[1:]):
+    _EVENT_ALIASES.update({_py: _py, _js: _py, _dashed(_js): _py})
+del _py, _js
+
+
+class EventType(str):
+    """An event's type: its Python name ("button-press"), equal as well to
+    the JSON name of docs/events.md ("MouseButtonPress") and to
+    interactsink's dashed form ("mouse-button-press"), so that
+    ``ev.type == "MouseButtonPress"``, ``ev.type in ("MouseButtonPress",
+    "KeyPress")`` and ``match ev.type: case "MouseButtonPress":`` work.
+    Hashing is the Python name's: as a dict or set key, use the Python name
+    or ``event_type(name)``."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = str(other)
+            return str.__eq__(str(self), _EVENT_ALIASES.get(other, other))
+        return NotImplemented
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = str.__hash__
+
+    @property
+    def json_name(self):
+        """The name in docs/events.md: MouseButtonPress, KeyPress..."""
+        i = EVENT_TYPES.index(str(self)) if str(self) in EVENT_TYPES else 0
+        return JSON_EVENT_NAMES[i] if i else str(self)
+
+
+def event_type(name):
+    """The EventType of any accepted spelling: "button-press",
+    "MouseButtonPress" or "mouse-button-press". ValueError for others."""
+    try:
+        return EventType(_EVENT_ALIASES[str(name)])
+    except KeyError:
+        raise ValueError("unknown event type %r; one of %s (or the docs/events.md names: %s)"
+                         % (name, ", ".join(EVENT_TYPES[1:]),
+                            ", ".join(JSON_EVENT_NAMES[1:]))) from None
+
+
 class Event:
     """An event from a viewer, with the fields of the C API's VzEvent.
 
-    type is a name: pointer-move, button-press, button-release, wheel,
-    key-press, key-release, touch-down, touch-motion, touch-up,
-    resize-request, custom. key is the X keysym name of key events, text
-    the payload of custom ones; modifiers is a set of names (shift, control,
-    alt, meta, button1..button5).
+    type is an EventType: pointer-move, button-press, button-release,
+    wheel, key-press, key-release, touch-down, touch-motion, touch-up,
+    resize-request, custom; it also compares equal to the JSON names of
+    docs/events.md (MouseMove, MouseButtonPress, MouseButtonRelease,
+    MouseScroll, KeyPress, KeyRelease, TouchDown, TouchMotion, TouchUp,
+    ResizeRequest, Custom), which json_name gives. key is the X keysym name
+    of key events, text the payload of custom ones; modifiers is a set of
+    names (shift, control, alt, meta, button1..button5).
     """
 
     __slots__ = ("type", "x", "y", "delta_x", "delta_y", "pressure", "button", "viewer_id",
@@ -172,12 +244,18 @@ class Event:
 
     def __init__(self, raw):
         self._raw = raw
-        self.type = EVENT_TYPES[raw.type] if 0 < raw.type < len(EVENT_TYPES) else str(raw.type)
+        self.type = EventType(EVENT_TYPES[raw.type] if 0 < raw.type < len(EVENT_TYPES)
+                              else str(raw.type))
         for f in ("x", "y", "delta_x", "delta_y", "pressure", "button", "viewer_id", "touch_id",
                   "width", "height", "timestamp_ns"):
             setattr(self, f, getattr(raw, f))
         self.text = raw.text.decode("utf-8", errors="replace")
         self.modifiers = frozenset(n for n, bit in MODIFIERS.items() if raw.modifiers & bit)
+
+    @property
+    def json_name(self):
+        """The event's name in docs/events.md (MouseButtonPress...)."""
+        return self.type.json_name
 
     @property
     def key(self):
@@ -212,11 +290,18 @@ class Publisher:
     removed by close() (or the with-block's end). A segment left by a
     renderer that died is replaced; one whose renderer lives raises
     SegmentInUseError.
+
+    Frames: publish() (one copy from a numpy array or any buffer), frame()
+    (zero copy: render into the slot), publish_figure() (matplotlib).
+    Events: poll_events(), events(), wait_events(); asyncio: aevents(),
+    arun(). Browsers: serve().
     """
 
     def __init__(self, segment, width, height, format="RGBA", max_width=None, max_height=None,
                  slots=3):
         self._w = None
+        self._waiter = None
+        self._servers = []
         code = _format_code(format)
         if int(width) < 1 or int(height) < 1:
             raise ValueError("size must be at least 1x1, not %sx%s" % (width, height))
@@ -235,10 +320,25 @@ class Publisher:
 
     # -- lifetime
     def close(self):
-        """Close the segment: readers see the renderer go; the name is freed."""
-        if self._w is not None:
+        """Close the segment: readers see the renderer go; the name is freed.
+        Servers started with serve() stop, and a task in aevents() or arun()
+        ends (its loop ends quietly)."""
+        servers, self._servers = getattr(self, "_servers", []), []
+        for server in servers:
+            server.stop()
+        waiter, self._waiter = getattr(self, "_waiter", None), None
+        if waiter is not None and not waiter.stop():
+            # No thread may sleep on the writer we free: leave it mapped
+            # (a renderer starting later replaces the segment).
+            self._w = None
+            return
+        if getattr(self, "_w", None) is not None:
             _writer_close(self._w)
             self._w = None
+
+    @property
+    def closed(self):
+        return self._w is None
 
     def __enter__(self):
         return self
@@ -247,7 +347,10 @@ class Publisher:
         self.close()
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:           # interpreter shutdown: modules half gone
+            pass
 
     def _writer(self):
         if self._w is None:
@@ -257,6 +360,15 @@ class Publisher:
     @property
     def name(self):
         return _writer_name(self._writer()).decode()
+
+    @property
+    def max_width(self):
+        """The largest frame width the segment holds (resize up to it)."""
+        return self._max[0]
+
+    @property
+    def max_height(self):
+        return self._max[1]
 
     @property
     def frames_published(self):
@@ -272,47 +384,114 @@ class Publisher:
         self.width, self.height, self.format = int(width), int(height), fmt
         self._bpp = _format_bpp(code)
 
+    def _dtype(self):
+        return np.dtype(np.uint16 if self.format == "GRAY16_LE" else np.uint8)
+
+    def _as_array(self, frame):
+        """A numpy view of frame (an array, or any buffer: memoryview,
+        bytes, matplotlib's buffer_rgba()); never a copy."""
+        if isinstance(frame, np.ndarray):
+            return frame
+        try:
+            mv = memoryview(frame)
+        except TypeError:
+            if hasattr(frame, "__array_interface__"):
+                return np.asarray(frame)
+            raise TypeError("publish() wants a numpy array or a buffer (memoryview, bytes, "
+                            "matplotlib's buffer_rgba()), not %s"
+                            % type(frame).__name__) from None
+        array = np.asarray(mv)
+        if array.ndim == 1 and array.dtype == np.uint8:
+            # A flat buffer: the current frame size, if its length says so.
+            dtype = self._dtype()
+            channels = self._bpp // dtype.itemsize
+            if array.nbytes != self.width * self.height * self._bpp:
+                raise ValueError("a flat buffer of %d bytes is no %dx%d %s frame (%d bytes)"
+                                 % (array.nbytes, self.width, self.height, self.format,
+                                    self.width * self.height * self._bpp))
+            array = array.view(dtype)
+            shape = (self.height, self.width) + ((channels,) if channels > 1 else ())
+            array = array.reshape(shape)
+        return array
+
     def _check_array(self, array):
-        if not isinstance(array, np.ndarray):
-            raise TypeError("publish() wants a numpy array, not %s" % type(array).__name__)
-        want = np.uint16 if self.format == "GRAY16_LE" else np.uint8
+        """(width, height, address of the top row in memory, row stride,
+        rows stored bottom first) of a frame the segment can take."""
+        want = self._dtype()
         if array.dtype != want:
-            raise TypeError("a %s frame must be %s, not %s" % (self.format, np.dtype(want).name,
+            raise TypeError("a %s frame must be %s, not %s" % (self.format, want.name,
                                                                 array.dtype))
         channels = self._bpp // array.itemsize
         if array.ndim == 2 and channels == 1:
             h, w = array.shape
+            pixel_ok = w < 2 or array.strides[1] == array.itemsize
         elif array.ndim == 3 and array.shape[2] == channels:
             h, w = array.shape[:2]
+            pixel_ok = ((channels < 2 or array.strides[2] == array.itemsize)
+                        and (w < 2 or array.strides[1] == self._bpp))
         else:
-            raise ValueError("a %s frame must have shape (height, width, %d), not %s"
-                             % (self.format, channels, array.shape))
-        if not array.flags.c_contiguous:
-            raise ValueError("the frame must be C-contiguous (np.ascontiguousarray(frame))")
+            shape = "(height, width)" if channels == 1 else "(height, width, %d)" % channels
+            raise ValueError("a %s frame must have shape %s, not %s"
+                             % (self.format, shape, array.shape))
         if w > self._max[0] or h > self._max[1]:
             raise ValueError("a %dx%d frame is bigger than the segment (at most %dx%d)"
                              % (w, h, self._max[0], self._max[1]))
-        return w, h
+        row, step = w * self._bpp, array.strides[0] if h > 1 else w * self._bpp
+        if pixel_ok and step >= row:
+            return w, h, array.ctypes.data, step, False
+        if pixel_ok and -step >= row:
+            # Rows upside down in memory (frame[::-1]): sent as they lie,
+            # flagged bottom-up; shmframesrc flips them back in its copy.
+            return w, h, array.ctypes.data + (h - 1) * step, -step, True
+        raise ValueError("the frame must be C-contiguous, or at least each row "
+                         "(np.ascontiguousarray(frame))")
 
-    def publish(self, array, timestamp_ns=0, bottom_up=False):
-        """Publish a copy of array (C-contiguous HxWxC uint8; HxW for GRAY8)
-        and return its frame number. A new size resizes the stream;
-        bottom_up marks rows stored bottom first (OpenGL readbacks):
-        shmframesrc flips them while copying, at no extra cost."""
-        w, h = self._check_array(array)
+    def publish(self, frame, timestamp_ns=0, bottom_up=False):
+        """Publish a copy of frame and return its frame number.
+
+        frame: a numpy array, (height, width, channels) uint8 ((height,
+        width) for GRAY8, (height, width) uint16 for GRAY16_LE), or any
+        buffer of that layout (a memoryview such as matplotlib's
+        buffer_rgba(); a flat buffer is read at the current size). Its rows
+        may be padded or upside down (frame[:, :w], frame[::-1]): the one
+        copy into the slot goes straight from its memory. A new size
+        resizes the stream; bottom_up marks rows stored bottom first
+        (OpenGL readbacks): shmframesrc flips them while copying, at no
+        extra cost."""
+        array = self._as_array(frame)
+        w, h, address, stride, flipped = self._check_array(array)
         if (w, h) != (self.width, self.height):
             self.resize(w, h)
+        flags = _BOTTOM_UP if bool(bottom_up) != flipped else 0
         number = _u64()
-        _check(_writer_publish_copy(self._writer(), array.ctypes.data, w * self._bpp,
-                                    int(timestamp_ns), _BOTTOM_UP if bottom_up else 0,
+        _check(_writer_publish_copy(self._writer(), address, stride, int(timestamp_ns), flags,
                                     ctypes.byref(number)), "publish")
         return number.value
+
+    def publish_figure(self, figure, timestamp_ns=0):
+        """Draw a matplotlib figure and publish it: Agg's own RGBA buffer
+        goes into the slot in one copy (no numpy array in between). The
+        stream takes the figure's size in pixels (at most the maximum).
+        The figure must be drawn by Agg (matplotlib.use("Agg"), or any *Agg
+        backend, Jupyter's inline one included); the publisher's format
+        RGBA (or RGBx). Returns the frame number."""
+        if self.format not in ("RGBA", "RGBx"):
+            raise ValueError("a matplotlib figure is RGBA: make the Publisher with "
+                             "format='RGBA', not %r" % self.format)
+        canvas = getattr(figure, "canvas", None)
+        if canvas is None or not hasattr(canvas, "buffer_rgba"):
+            raise TypeError("publish_figure() wants a matplotlib figure drawn by Agg "
+                            "(matplotlib.use('Agg')), not %s" % type(canvas).__name__)
+        canvas.draw()
+        return self.publish(canvas.buffer_rgba(), timestamp_ns)
 
     @contextlib.contextmanager
     def frame(self, timestamp_ns=0, bottom_up=False):
         """Zero copy: a writable numpy view of the next slot in shared
         memory, published when the block ends (given back if it raises).
-        The view must not be used after the block.
+        The view must not be used after the block. Its shape and dtype are
+        what publish() takes: (height, width, channels) uint8, (height,
+        width) for GRAY8, (height, width) uint16 for GRAY16_LE.
 
             with pub.frame() as img:     # shape (height, width, channels)
                 img[...] = 0
@@ -322,13 +501,18 @@ class Publisher:
         _check(_writer_acquire(w, ctypes.byref(f)), "acquire a slot")
         try:
             buf = (ctypes.c_uint8 * (f.stride * f.height)).from_address(f.data)
-            flat = np.frombuffer(buf, dtype=np.uint8)
-            channels = self._bpp
-            view = np.lib.stride_tricks.as_strided(
-                flat, shape=(f.height, f.width, channels), strides=(f.stride, channels, 1),
-                writeable=True)
-            if self.format == "GRAY8":
-                view = view[:, :, 0]
+            if self.format == "GRAY16_LE":
+                flat = np.frombuffer(buf, dtype=np.uint16)  # strides are 4-byte aligned
+                view = np.lib.stride_tricks.as_strided(
+                    flat, shape=(f.height, f.width), strides=(f.stride, 2), writeable=True)
+            else:
+                flat = np.frombuffer(buf, dtype=np.uint8)
+                channels = self._bpp
+                view = np.lib.stride_tricks.as_strided(
+                    flat, shape=(f.height, f.width, channels), strides=(f.stride, channels, 1),
+                    writeable=True)
+                if self.format == "GRAY8":
+                    view = view[:, :, 0]
             yield view
         except BaseException:
             _writer_cancel(w, ctypes.byref(f))
@@ -350,11 +534,13 @@ class Publisher:
 
     def wait_events(self, timeout=None):
         """Sleep until an event is queued or timeout seconds pass (None:
-        forever). True if there are events."""
-        ns = -1 if timeout is None else int(timeout * 1e9)
+        forever). True if there are events (or may be: poll and see)."""
+        ns = -1 if timeout is None else max(0, int(timeout * 1e9))
         rc = _writer_wait(self._writer(), ns)
         if rc == _VZ_ERR_TIMEOUT:
             return False
+        if rc == _VZ_ERR_INTERRUPTED:
+            return True
         _check(rc, "wait for events")
         return True
 
@@ -374,3 +560,51 @@ class Publisher:
         st = _EventStats()
         _writer_stats(self._writer(), ctypes.byref(st))
         return {f: getattr(st, f) for f, _ in _EventStats._fields_}
+
+    # -- asyncio (vizstream/aio.py)
+    def aevents(self, timeout=None):
+        """``async for ev in pub.aevents():`` events as they come, without
+        polling: a thread sleeps on the event queue's futex and wakes the
+        event loop. Stops after timeout seconds without an event (None:
+        never), or when the publisher is closed. One consumer at a time."""
+        from . import aio
+        return aio.aevents(self, timeout)
+
+    def arun(self, render, fps=None, frames=None):
+        """``await pub.arun(render, fps=30)``: the render loop of an asyncio
+        renderer. render(events) gets the events since its last call and
+        returns a frame to publish (or None, having published itself); it
+        may be a coroutine function. fps=None renders once, then whenever
+        events come (idle costs nothing); fps=N renders N times a second.
+        Ends after frames renders (None: when cancelled or closed); returns
+        how many renders were made."""
+        from . import aio
+        return aio.arun(self, render, fps=fps, frames=frames)
+
+    # -- browsers (vizstream/server.py)
+    def serve(self, port=0, wait_renderer=True, **options):
+        """Start vizstream-server for this publisher's segment: viewers
+        open .url in a browser. The Server stops when this publisher is
+        closed. Options as vizstream.serve(); here wait_renderer defaults
+        to True (the server has attached to this segment on return)."""
+        from .server import serve
+        server = serve(self.name, port=port, wait_renderer=wait_renderer, **options)
+        self._servers.append(server)
+        return server
+
+    @property
+    def server(self):
+        """The Server last started with serve() (None before)."""
+        return self._servers[-1] if self._servers else None
+
+
+from .server import (serve, Server, ServerError, ServerNotFoundError,  # noqa: E402
+                     PortInUseError, RendererAbsentError)
+
+
+def __getattr__(name):
+    # VtkStream imports vtk (heavy, optional): only when asked for.
+    if name == "VtkStream":
+        from .vtkstream import VtkStream
+        return VtkStream
+    raise AttributeError("module 'vizstream' has no attribute %r" % name)

@@ -1,15 +1,15 @@
 """Stream a VTK render window with vizstream, and drive it remotely.
 
-    import vtk
-    from vizstream.vtkstream import VtkStream
+An existing window, to browsers, in one line after the scene is built:
 
-    rw = vtk.vtkRenderWindow(); rw.SetOffScreenRendering(1)
-    iren = vtk.vtkRenderWindowInteractor(); iren.SetRenderWindow(rw)
-    iren.SetInteractorStyle(vtk.vtkInteractorStyleTrackballCamera())
-    stream = VtkStream(rw, "viz", interactor=iren)
-    while True:
-        stream.process_events()   # viewers' mouse and keys -> the interactor
-        rw.Render()               # every render is published
+    import vizstream
+    vizstream.VtkStream(render_window).serve().run()
+
+or, in steps:
+
+    stream = VtkStream(rw, "viz")             # interactor: rw's own, or a trackball one
+    server = stream.publisher.serve()         # vizstream-server; server.url
+    stream.run(fps=30)                        # events -> interactor, paced renders
 
 Every render is published (an observer on the window's EndEvent). Pixels
 are read with GetRGBACharPixelData straight into the shared slot when VTK
@@ -21,37 +21,69 @@ flips them in its copy: no numpy flip here.
 Events map onto the interactor the way a local mouse would: left drag
 rotates (trackball style), right drag zooms, middle drag or shift+left
 pans, the wheel zooms, keys go to the interactor as key and char events; a
-resize request resizes the window (up to the stream's maximum).
-"""
-import ctypes
+resize request resizes the window, clamped to the stream's maximum.
 
-import numpy as np
+An exception in the render observer, in applying an event or in run()'s
+on_frame callback never stops the stream: the first is logged with its
+traceback (logger "vizstream.vtk"), every one is counted in .errors, the
+latest kept in .last_error.
+"""
+# SPDX-License-Identifier: LGPL-2.1-or-later
+import itertools
+import logging
+import os
+import time
+
 import vtk
 from vtk.util import numpy_support
 
-from . import Publisher
+from . import Publisher, _writer_clear_interrupt, _writer_interrupt
+
+log = logging.getLogger("vizstream.vtk")
 
 _BUTTONS = {
     1: ("LeftButtonPressEvent", "LeftButtonReleaseEvent"),
     2: ("MiddleButtonPressEvent", "MiddleButtonReleaseEvent"),
     3: ("RightButtonPressEvent", "RightButtonReleaseEvent"),
 }
+_names = itertools.count(1)
+# While idle, run() sleeps on the event queue in slices this long, so that
+# Ctrl-C is noticed whichever thread the signal lands on.
+_IDLE_SLICE_S = 0.5
 
 
 class VtkStream:
-    """Publish every render of render_window into segment; apply viewers'
-    events to interactor (if given). max_width/max_height bound later
-    resizes (default: twice the first size)."""
+    """Publish every render of render_window into segment (default: a name
+    of its own, "vizstream-vtk-PID-N"); apply viewers' events to interactor
+    (default: the window's own, else a new one with the trackball camera
+    style; False: events other than resize requests are ignored).
+    max_width/max_height bound later resizes (default: twice the first
+    size)."""
 
-    def __init__(self, render_window, segment, interactor=None, max_width=None,
+    def __init__(self, render_window, segment=None, interactor=None, max_width=None,
                  max_height=None):
         self.window = render_window
-        self.interactor = interactor
+        if interactor is None:
+            interactor = render_window.GetInteractor()
+            if interactor is None:
+                interactor = vtk.vtkRenderWindowInteractor()
+                interactor.SetRenderWindow(render_window)
+                interactor.SetInteractorStyle(vtk.vtkInteractorStyleTrackballCamera())
+        self.interactor = interactor or None
+        if segment is None:
+            segment = "vizstream-vtk-%d-%d" % (os.getpid(), next(_names))
         w, h = render_window.GetSize()
+        w, h = max(1, w), max(1, h)
         self.publisher = Publisher(segment, w, h, format="RGBx",
                                    max_width=max_width or 2 * w, max_height=max_height or 2 * h)
         self.zero_copy_frames = 0
         self.copied_frames = 0
+        self.errors = 0
+        self.last_error = None
+        self.clamped_resizes = 0
+        self._warned_crop = False
+        self._stop = False
+        self._dirty = False
         self._fallback = vtk.vtkUnsignedCharArray()
         self._observer = render_window.AddObserver("EndEvent", self._on_render)
 
@@ -67,18 +99,50 @@ class VtkStream:
     def __exit__(self, *exc):
         self.close()
 
+    @property
+    def segment(self):
+        return self.publisher.name
+
+    # -- errors: counted, the first logged, never silent, never fatal
+    def _failed(self, what):
+        import sys
+        self.errors += 1
+        self.last_error = sys.exc_info()[1]
+        if self.errors == 1:
+            log.error("vizstream: %s failed; the stream goes on (later errors are counted in "
+                      "VtkStream.errors, logged at debug level)", what, exc_info=True)
+        else:
+            log.debug("vizstream: %s failed (error %d): %r", what, self.errors,
+                      self.last_error)
+
     # -- frames
     def _on_render(self, obj, event):
+        try:
+            self._publish_render()
+        except Exception:
+            self._failed("publishing a render")
+
+    def _publish_render(self):
         w, h = self.window.GetSize()
         if w < 1 or h < 1:
             return
-        if (w, h) != (self.publisher.width, self.publisher.height):
-            self.publisher.resize(w, h)
-        with self.publisher.frame(bottom_up=True) as view:
+        pub = self.publisher
+        # A window made bigger than the stream (locally, or by code): its
+        # top-left part, rather than an exception on every render.
+        cw, ch = min(w, pub.max_width), min(h, pub.max_height)
+        if (cw, ch) != (w, h) and not self._warned_crop:
+            self._warned_crop = True
+            log.warning("vizstream: the window (%dx%d) is bigger than the stream's maximum "
+                        "(%dx%d): streaming its top-left part (give VtkStream max_width and "
+                        "max_height)", w, h, pub.max_width, pub.max_height)
+        if (cw, ch) != (pub.width, pub.height):
+            pub.resize(cw, ch)
+        with pub.frame(bottom_up=True) as view:
             target = numpy_support.numpy_to_vtk(view.reshape(-1, 4), deep=0,
                                                 array_type=vtk.VTK_UNSIGNED_CHAR)
             # Back buffer (0): the frame just rendered, before any swap.
-            self.window.GetRGBACharPixelData(0, 0, w - 1, h - 1, 0, target, 0)
+            # VTK counts rows from the bottom: the top ch rows.
+            self.window.GetRGBACharPixelData(0, h - ch, cw - 1, h - 1, 0, target, 0)
             address = int(target.GetPointer(0).split("_")[1], 16) \
                 if isinstance(target.GetPointer(0), str) else None
             if address == view.ctypes.data:
@@ -88,19 +152,52 @@ class VtkStream:
                 view.reshape(-1, 4)[:] = numpy_support.vtk_to_numpy(target).reshape(-1, 4)
                 self.copied_frames += 1
 
+    def render(self):
+        """Render the window (and so publish a frame)."""
+        self._dirty = False
+        self.window.Render()
+
+    def request_render(self):
+        """Ask run() for a render on its next tick (after changing the scene
+        from elsewhere, when run() has no on_frame)."""
+        self._dirty = True
+        self._wake()
+
     # -- events
-    def process_events(self):
+    def process_events(self, render=True):
         """Apply every queued event; returns how many. Call it from the
-        render loop (VTK is not thread-safe)."""
+        render loop (VTK is not thread-safe). render=False keeps the
+        interactor from rendering while it handles them (run() renders
+        once after)."""
         events = self.publisher.poll_events()
-        for ev in events:
-            self.apply(ev)
+        iren = self.interactor
+        enabled = iren.GetEnableRender() if (iren is not None and not render) else None
+        if enabled:
+            iren.EnableRenderOff()
+        try:
+            for ev in events:
+                try:
+                    self.apply(ev)
+                except Exception:
+                    self._failed("applying a %s event" % ev.type)
+        finally:
+            if enabled:
+                iren.EnableRenderOn()
         return len(events)
 
     def apply(self, ev):
         iren = self.interactor
         if ev.type == "resize-request":
-            self.window.SetSize(int(ev.width), int(ev.height))
+            # Within what the segment holds: VTK would render a bigger
+            # window, the stream could not carry it.
+            pub = self.publisher
+            w = max(1, min(int(ev.width), pub.max_width))
+            h = max(1, min(int(ev.height), pub.max_height))
+            if (w, h) != (int(ev.width), int(ev.height)):
+                self.clamped_resizes += 1
+                log.debug("vizstream: resize to %dx%d clamped to %dx%d", ev.width, ev.height,
+                          w, h)
+            self.window.SetSize(w, h)
             return
         if iren is None:
             return
@@ -134,3 +231,89 @@ class VtkStream:
                 iren.CharEvent()
             else:
                 iren.KeyReleaseEvent()
+
+    # -- the loop
+    def run(self, fps=30, frames=None, duration=None, on_frame=None):
+        """Stream until stop(), frames renders, duration seconds or Ctrl-C
+        (which ends run() quietly); returns how many renders were made.
+
+        At most fps times a second: apply the viewers' events, call
+        on_frame(stream) if given (animate there), and render when
+        something may have changed (events, on_frame, request_render(),
+        the first frame). Without on_frame, an idle stream sleeps on the
+        event queue: no CPU until a viewer acts."""
+        if fps is None or fps <= 0:
+            raise ValueError("run() wants fps > 0, not %r" % (fps,))
+        period = 1.0 / fps
+        self._stop = False
+        _writer_clear_interrupt(self.publisher._writer())
+        start = time.monotonic()
+        end = None if duration is None else start + duration
+        next_time, rendered = start, 0
+        try:
+            while not self._stop:
+                now = time.monotonic()
+                if (end is not None and now >= end) or (frames is not None
+                                                        and rendered >= frames):
+                    break
+                if next_time > now:
+                    time.sleep(next_time - now if end is None else min(next_time, end) - now)
+                    continue
+                changed = self.process_events(render=False) > 0
+                if on_frame is not None:
+                    changed = True
+                    try:
+                        on_frame(self)
+                    except Exception:
+                        self._failed("on_frame")
+                if changed or rendered == 0 or self._dirty:
+                    self.render()
+                    rendered += 1
+                next_time = max(next_time + period, time.monotonic())
+                while on_frame is None and not self._dirty and not self._stop:
+                    left = None if end is None else end - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    woken = self.publisher.wait_events(_IDLE_SLICE_S if left is None
+                                                       else min(_IDLE_SLICE_S, left))
+                    # After the wait, never before (see vizstream/aio.py).
+                    _writer_clear_interrupt(self.publisher._writer())
+                    if woken:
+                        break
+        except KeyboardInterrupt:
+            # Ctrl-C (or a notebook's interrupt) ends the stream, quietly:
+            # what follows run() still runs, servers stop at exit.
+            pass
+        finally:
+            _writer_clear_interrupt(self.publisher._writer())
+        return rendered
+
+    def stop(self):
+        """End run() (from on_frame, or from another thread)."""
+        self._stop = True
+        self._wake()
+
+    def _wake(self):
+        # run() may be asleep on the event queue: make that sleep end.
+        if not self.publisher.closed:
+            _writer_interrupt(self.publisher._writer())
+
+    # -- browsers
+    def serve(self, port=0, announce=True, **options):
+        """Start vizstream-server for this stream (Publisher.serve(), same
+        options: port, token, allow_resize=True...); prints the address
+        unless announce=False. Returns the stream, for
+        VtkStream(rw).serve().run()."""
+        server = self.publisher.serve(port=port, **options)
+        if announce:
+            print("vizstream: streaming at %s" % server.control_url, flush=True)
+        return self
+
+    @property
+    def server(self):
+        return self.publisher.server
+
+    @property
+    def url(self):
+        server = self.publisher.server
+        return server.url if server else None

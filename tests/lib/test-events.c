@@ -357,6 +357,74 @@ test_wait_events (void)
   g_free (name);
 }
 
+typedef struct
+{
+  VzWriter *w;
+  int rc;
+  gint64 returned_us;
+} WaitJob;
+
+static gpointer
+wait_forever (gpointer data)
+{
+  WaitJob *job = data;
+
+  job->rc = vz_writer_wait_events (job->w, -1);
+  job->returned_us = g_get_monotonic_time ();
+  return NULL;
+}
+
+/* A thread asleep in vz_writer_wait_events() with no timeout is woken by
+ * vz_writer_interrupt_events() from another (how a binding ends its
+ * waiter thread before closing); later waits return at once until the
+ * interrupt is cleared; events keep flowing afterwards. */
+static void
+test_interrupt_wait (void)
+{
+  gchar *name = unique_name ("intr");
+  VzWriter *w = make_writer (name, 0, 0);
+  VzReader *r;
+  VzProducer *p = make_producer (name, &r);
+  WaitJob job = { w, 1, 0 };
+  GThread *t;
+  gint64 t0;
+  VzEvent out[2];
+
+  for (int round = 0; round < 20; round++) {
+    /* Sometimes before the waiter sleeps, mostly while it does. */
+    job.rc = 1;
+    t = g_thread_new ("wait", wait_forever, &job);
+    if (round % 4 != 0)
+      g_usleep (20 * 1000);
+    t0 = g_get_monotonic_time ();
+    vz_writer_interrupt_events (w);
+    g_thread_join (t);
+    g_assert_cmpint (job.rc, ==, VZ_ERR_INTERRUPTED);
+    g_assert_cmpint (job.returned_us - t0, <, 2000000);
+    /* Still interrupted: no sleep at all. */
+    g_assert_cmpint (vz_writer_wait_events (w, 5 * 1000000000ll), ==,
+        VZ_ERR_INTERRUPTED);
+    vz_writer_clear_interrupt_events (w);
+  }
+  /* Cleared: a wait times out again, and an event still wakes it. */
+  g_assert_cmpint (vz_writer_wait_events (w, 10 * 1000000ll), ==,
+      VZ_ERR_TIMEOUT);
+  g_assert_cmpint (vz_writer_poll_events (w, out, 2), ==, 0);
+  t = g_thread_new ("push", push_later, p);
+  t0 = g_get_monotonic_time ();
+  g_assert_cmpint (vz_writer_wait_events (w, 5 * 1000000000ll), ==, VZ_OK);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 2000000);
+  g_thread_join (t);
+  g_assert_cmpint (vz_writer_poll_events (w, out, 2), ==, 1);
+  g_assert_cmpint (out[0].type, ==, VZ_EVENT_WHEEL);
+  vz_writer_interrupt_events (NULL);
+  vz_writer_clear_interrupt_events (NULL);
+  vz_producer_free (p);
+  vz_reader_close (r);
+  vz_writer_close (w);
+  g_free (name);
+}
+
 /* Child: push count button presses numbered 1..count (in .button) from
  * producer id (in .viewer_id), a little at a time. */
 static void
@@ -455,6 +523,7 @@ main (int argc, char **argv)
   g_test_add_func ("/events/overflow-policy", test_overflow_policy);
   g_test_add_func ("/events/hostile-records", test_hostile_records);
   g_test_add_func ("/events/wait", test_wait_events);
+  g_test_add_func ("/events/interrupt-wait", test_interrupt_wait);
   g_test_add_func ("/events/producer-processes", test_producer_processes);
   return g_test_run ();
 }

@@ -4,11 +4,17 @@ Xvfb the test runner starts) streamed through the VTK helper: the pixels
 shmframesrc delivers are VTK's own readback, and viewer events sent through
 interactsink move the trackball camera as a local mouse would."""
 # SPDX-License-Identifier: LGPL-2.1-or-later
+import json
 import math
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
@@ -20,6 +26,7 @@ import vtk  # noqa: E402
 from vizstream.vtkstream import VtkStream  # noqa: E402
 import vztest  # noqa: E402
 from test_binding import Reader  # noqa: E402
+from vzpy import process_alive, slack  # noqa: E402
 
 
 def scene(w, h):
@@ -107,6 +114,182 @@ class VtkTest(unittest.TestCase):
             self.send(seg, ['{"event":"ResizeRequest","width":400,"height":300}'])
             stream.process_events()
             self.assertEqual(tuple(rw.GetSize()), (400, 300))
+
+
+class VtkStreamBehaviourTest(unittest.TestCase):
+    """Resizes within the stream's maximum, errors counted and logged once,
+    run() pacing renders and applying events, and the README's line."""
+
+    send = VtkTest.send
+
+    def latest(self, reader, timeout=10):
+        """The newest frame the reader has (waiting for the first)."""
+        got = reader.frame(timeout)[1]
+        while True:
+            try:
+                got = reader.frame(0.3)[1]
+            except AssertionError:
+                return got
+
+    def test_resize_clamped_and_big_window_cropped(self):
+        seg = vztest.unique_segment("vtkrs")
+        rw, ren, iren = scene(320, 240)
+        with VtkStream(rw, seg, interactor=iren, max_width=400, max_height=300) as stream:
+            reader = Reader(seg)
+            try:
+                rw.Render()
+                self.assertEqual(reader.frame()[1].shape, (240, 320, 4))
+                # A viewer asks for more than the stream carries: the most.
+                self.send(seg, ['{"event":"ResizeRequest","width":5000,"height":200}'])
+                stream.process_events()
+                self.assertEqual(tuple(rw.GetSize()), (400, 200))
+                self.assertEqual(stream.clamped_resizes, 1)
+                rw.Render()
+                self.assertEqual(reader.frame()[1].shape, (200, 400, 4))
+                # The window made bigger locally: its top-left part, a
+                # warning once, no error, and the stream goes on.
+                rw.SetSize(500, 350)
+                with self.assertLogs("vizstream.vtk", "WARNING") as logs:
+                    rw.Render()
+                    rw.Render()
+                self.assertEqual(len(logs.records), 1)
+                self.assertIn("bigger than the stream's maximum (400x300)", logs.output[0])
+                got = reader.frame()[1]
+                got = reader.frame()[1]
+                self.assertEqual(got.shape, (300, 400, 4))
+                np.testing.assert_array_equal(got[:, :, :3], vtk_readback(rw)[:300, :400, :3])
+                self.assertEqual(stream.errors, 0)
+            finally:
+                reader.stop()
+
+    def test_errors_counted_and_logged_once(self):
+        seg = vztest.unique_segment("vtkerr")
+        rw, ren, iren = scene(160, 120)
+        with VtkStream(rw, seg, interactor=iren) as stream:
+            real = stream._publish_render
+            stream._publish_render = lambda: 1 / 0
+            with self.assertLogs("vizstream.vtk", "ERROR") as logs:
+                for _ in range(3):
+                    rw.Render()         # the observer raises inside VTK
+            self.assertEqual(stream.errors, 3)
+            self.assertEqual(len(logs.records), 1, "logged once")
+            self.assertIn("ZeroDivisionError", logs.output[0])   # with its traceback
+            self.assertIsInstance(stream.last_error, ZeroDivisionError)
+            stream._publish_render = real
+            rw.Render()
+            self.assertEqual(stream.publisher.frames_published, 1, "the stream goes on")
+
+            def on_frame(s):
+                raise KeyError("user code")
+            n = stream.run(fps=50, frames=4, on_frame=on_frame)
+            self.assertEqual(n, 4)
+            self.assertEqual(stream.errors, 7)
+            self.assertIsInstance(stream.last_error, KeyError)
+            self.assertEqual(stream.publisher.frames_published, 5)
+
+    def test_run_paces_renders_and_applies_events(self):
+        seg = vztest.unique_segment("vtkrun")
+        rw, ren, iren = scene(320, 240)
+        cam = ren.GetActiveCamera()
+        with VtkStream(rw, seg, interactor=iren) as stream:
+            # Animated (on_frame): a render every 1/fps.
+            ticks = []
+            t0 = time.monotonic()
+            n = stream.run(fps=20, duration=1.0, on_frame=lambda s: ticks.append(1))
+            took = time.monotonic() - t0
+            self.assertGreaterEqual(took, 1.0)
+            self.assertTrue(15 <= n <= 21, "%d renders in %.2f s at 20 fps" % (n, took))
+            self.assertEqual(len(ticks), n)
+            # Idle: one render, then only when a viewer acts; the events
+            # sent meanwhile reach the camera.
+            pos0 = cam.GetPosition()
+            drag = (['{"event":"MouseButtonPress","button":1,"x":160,"y":120}'] +
+                    ['{"event":"MouseMove","x":%d,"y":120,"modifier_state":"button1-mask"}'
+                     % x for x in range(165, 260, 5)] +
+                    ['{"event":"MouseButtonRelease","button":1,"x":260,"y":120}'])
+            sender = threading.Timer(0.5, self.send, (seg, drag))
+            sender.start()
+            frames0 = stream.publisher.frames_published
+            cpu0 = time.process_time()
+            n = stream.run(fps=30, duration=slack(3))
+            cpu = time.process_time() - cpu0
+            sender.join()
+            self.assertGreater(math.dist(pos0, cam.GetPosition()), 0.1 * cam.GetDistance())
+            self.assertTrue(2 <= n <= 30, "%d renders for one drag" % n)
+            self.assertEqual(stream.publisher.frames_published - frames0, n)
+            print("idle run(): %d renders, %.2f s of CPU in %.1f s" % (n, cpu, slack(3)))
+            # request_render() and stop() from another thread reach an
+            # idle run at once.
+            timers = [threading.Timer(0.2, stream.request_render),
+                      threading.Timer(0.5, stream.stop)]
+            for t in timers:
+                t.start()
+            t0 = time.monotonic()
+            self.assertEqual(stream.run(fps=30), 2, "the first render, the one asked for")
+            self.assertLess(time.monotonic() - t0, slack(2))
+            # Joined, so that the last reference to the window is dropped
+            # here: a VTK window freed on another thread can crash X/GL.
+            for t in timers:
+                t.join()
+
+    def test_readme_lines_stream_a_window(self):
+        """The README's VTK lines, as a user runs them: a server, frames,
+        a drag that turns the camera; Ctrl-C ends it and its server."""
+        with open(os.path.join(HERE, "..", "..", "README.md")) as f:
+            readme = f.read()
+        blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+        block = [b for b in blocks if "VtkStream(render_window).serve().run()" in b]
+        self.assertEqual(len(block), 1, "the README shows the VTK lines once")
+        lines = [ln for ln in block[0].splitlines() if ln.strip() and
+                 not ln.lstrip().startswith("#")]
+        self.assertLessEqual(len(lines), 5)
+        prelude = ("import sys; sys.path.insert(0, %r); import vzpy\n"
+                   "from test_vtk import scene\n"
+                   "render_window, _, _ = scene(320, 240)\n") % HERE
+        child = subprocess.Popen([sys.executable, "-c", prelude + block[0]],
+                                 stdout=subprocess.PIPE, text=True)
+        reader = None
+        try:
+            line = child.stdout.readline()
+            m = re.search(r"streaming at (http://\S+)", line)
+            self.assertIsNotNone(m, "printed %r" % line)
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(m.group(1) + "status", timeout=10) as r:
+                st = json.loads(r.read())
+            self.assertEqual(st["renderer"], "connected")
+            seg = st["segment"]
+            reader = Reader(seg)
+            before = self.latest(reader)
+            self.assertEqual(before.shape, (240, 320, 4))
+            self.send(seg, ['{"event":"MouseButtonPress","button":1,"x":160,"y":120}'] +
+                      ['{"event":"MouseMove","x":%d,"y":120,"modifier_state":"button1-mask"}'
+                       % x for x in range(165, 300, 5)] +
+                      ['{"event":"MouseButtonRelease","button":1,"x":300,"y":120}'])
+            time.sleep(0.5)
+            after = self.latest(reader)
+            changed = np.mean(np.any(after[:, :, :3] != before[:, :, :3], axis=2))
+            self.assertGreater(changed, 0.02, "the drag turned the scene")
+            servers = children(child.pid)
+            self.assertEqual(len(servers), 1)
+        finally:
+            if reader:
+                reader.stop()
+            child.send_signal(signal.SIGINT)
+            rc = child.wait(slack(10))
+            child.stdout.close()
+        self.assertEqual(rc, 0, "Ctrl-C ends run() quietly")
+        end = time.monotonic() + slack(10)
+        while process_alive(servers[0]) and time.monotonic() < end:
+            time.sleep(0.05)
+        self.assertFalse(process_alive(servers[0]), "Ctrl-C left the server running")
+
+
+def children(pid):
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+            out += [int(c) for c in f.read().split()]
+    return out
 
 
 class ExamplesTest(unittest.TestCase):
