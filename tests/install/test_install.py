@@ -313,7 +313,11 @@ class InstallTest(vztest.ProcessTestCase):
         files = self.install()
         env = self.staged_env(files)
         env["PYTHONPATH"] = os.path.dirname(os.path.dirname(files["__init__.py"][1]))
-        script = ("import sys, numpy as np, vizstream\n"
+        # Every module of the package is installed, and imports.
+        source = os.path.join(vztest.SOURCE, "python", "vizstream")
+        modules = sorted(f for f in os.listdir(source) if f.endswith(".py"))
+        self.assertEqual([m for m in modules if m not in files], [])
+        script = ("import sys, numpy as np, vizstream, vizstream.aio, vizstream.server\n"
                   "with vizstream.Publisher(sys.argv[1], 64, 48) as pub:\n"
                   "    pub.publish(np.zeros((48, 64, 4), np.uint8))\n"
                   "    lib = [l.split()[-1] for l in open('/proc/self/maps')\n"
