@@ -120,6 +120,56 @@ class VtkTest(unittest.TestCase):
             stream.process_events()
             self.assertEqual(tuple(rw.GetSize()), (400, 300))
 
+    def test_desktop_sink_wheel_zooms_like_the_page(self):
+        """A wheel turned over a desktop GStreamer sink downstream of
+        shmframesrc: GTK's sink sends GDK_SCROLL_UP (wheel away) as
+        mouse-scroll delta_y = +20 (gtkgstbasewidget.c,
+        gtk_gst_base_widget_scroll_event); shmframesrc hands it to the
+        renderer unchanged, and VtkStream zooms in, as for the page's
+        wheel away (delta_y > 0, tests/browser/test_vtk_input.py)."""
+        import gi
+        gi.require_version("Gst", "1.0")
+        gi.require_version("GstVideo", "1.0")
+        from gi.repository import Gst, GstVideo
+        Gst.init(None)
+        seg = vztest.unique_segment("vtkdesk")
+        rw, ren, iren = scene(320, 240)
+        cam = ren.GetActiveCamera()
+        with VtkStream(rw, seg, interactor=iren) as stream:
+            rw.Render()
+            pipeline = Gst.parse_launch("shmframesrc segment=%s ! appsink name=sink "
+                                        "sync=false max-buffers=1 drop=true" % seg)
+            pipeline.set_state(Gst.State.PLAYING)
+            try:
+                sink = pipeline.get_by_name("sink")
+                self.assertIsNotNone(sink.emit("try-pull-sample", 10 * Gst.SECOND))
+                pad = sink.get_static_pad("sink")
+                none = GstVideo.NavigationModifierType.NONE
+                dist0 = cam.GetDistance()
+                for dy, closer in ((20.0, True), (-20.0, False)):
+                    before = cam.GetDistance()
+                    self.assertTrue(pad.push_event(
+                        GstVideo.Navigation.event_new_mouse_scroll(160, 120, 0, dy, none)))
+                    evs = self.wait_events(stream)
+                    self.assertEqual([(e.type, e.delta_y) for e in evs], [("wheel", dy)])
+                    if closer:
+                        self.assertLess(cam.GetDistance(), before, "wheel away: closer")
+                    else:
+                        self.assertGreater(cam.GetDistance(), before, "wheel towards: further")
+                self.assertAlmostEqual(cam.GetDistance(), dist0, delta=1e-6 * dist0)
+            finally:
+                pipeline.set_state(Gst.State.NULL)
+
+    def wait_events(self, stream, timeout=10):
+        """The events that came, applied to the interactor as
+        process_events() does."""
+        pub = stream.publisher
+        self.assertTrue(pub.wait_events(timeout), "no event reached the renderer")
+        evs = pub.poll_events()
+        for ev in evs:
+            stream.apply(ev)
+        return evs
+
     def test_touch_rotates_and_pinch_zooms(self):
         touch = '{"event":"Touch%s","identifier":%d,"x":%d,"y":%d,"pressure":0.5}'
         for style in (vtk.vtkInteractorStyleTrackballCamera,
