@@ -122,7 +122,9 @@ apply_event (const VzEvent * e, SceneView * view, Drag * drag,
       break;
     }
     case VZ_EVENT_WHEEL:
-      view->zoom *= powf (1.1f, (float) -e->delta_y);
+      /* delta_y > 0: the wheel rolled away from the user (GStreamer's
+       * convention, docs/events.md): closer, as desktop VTK zooms */
+      view->zoom *= powf (1.1f, (float) e->delta_y);
       if (view->zoom < 0.2f)
         view->zoom = 0.2f;
       if (view->zoom > 10.0f)

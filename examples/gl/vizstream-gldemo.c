@@ -104,7 +104,8 @@ apply_event (App * app, const VzEvent * e, GlCamera * cam, Drag * drag)
       drag->y = e->y;
       break;
     case VZ_EVENT_WHEEL:
-      cam->distance *= e->delta_y > 0 ? 1.1f : e->delta_y < 0 ? 1 / 1.1f : 1;
+      /* delta_y > 0: the wheel rolled away from the user: closer */
+      cam->distance *= e->delta_y > 0 ? 1 / 1.1f : e->delta_y < 0 ? 1.1f : 1;
       cam->distance = CLAMP (cam->distance, 0.3f, 4.0f);
       break;
     case VZ_EVENT_KEY_PRESS:

@@ -20,8 +20,14 @@ flips them in its copy: no numpy flip here.
 
 Events map onto the interactor the way a local mouse would: left drag
 rotates (trackball style), right drag zooms, middle drag or shift+left
-pans, the wheel zooms, keys go to the interactor as key and char events; a
-resize request resizes the window, clamped to the stream's maximum.
+pans, the wheel zooms (rolled away from the user, delta_y > 0 as in
+GStreamer's navigation events: MouseWheelForward, closer, as desktop VTK
+and ParaView do), keys go to the interactor as key and char events; a
+resize request resizes the window, clamped to the stream's maximum. On a
+touch screen one finger rotates (a left drag) and two fingers pinch:
+spreading them zooms in, closing them zooms out (VTK's pinch events, which
+vtkInteractorStyleMultiTouchCamera handles; for a style that ignores them,
+such as the trackball, the same dolly is done here).
 
 An exception in the render observer, in applying an event or in run()'s
 on_frame callback never stops the stream: the first is logged with its
@@ -31,6 +37,7 @@ latest kept in .last_error.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import itertools
 import logging
+import math
 import os
 import time
 
@@ -85,6 +92,11 @@ class VtkStream:
         self._stop = False
         self._dirty = False
         self._fallback = vtk.vtkUnsignedCharArray()
+        # touches: identifier -> (x, y) in frame pixels; _touch_mode is None,
+        # ("drag", id), ("pinch", id, id, start distance) or ("done",) once
+        # a pinch ended, until every finger is up
+        self._touches = {}
+        self._touch_mode = None
         self._observer = render_window.AddObserver("EndEvent", self._on_render)
 
     def close(self):
@@ -204,22 +216,22 @@ class VtkStream:
         h = self.window.GetSize()[1]
         ctrl = 1 if "control" in ev.modifiers else 0
         shift = 1 if "shift" in ev.modifiers else 0
-        if ev.type in ("pointer-move", "button-press", "button-release", "wheel",
-                       "touch-down", "touch-motion", "touch-up"):
+        if ev.type in ("touch-down", "touch-motion", "touch-up"):
+            self._touch(ev, h, ctrl, shift)
+            return
+        if ev.type in ("pointer-move", "button-press", "button-release", "wheel"):
             # Viewers count rows from the top, VTK from the bottom.
             iren.SetEventInformation(int(ev.x), int(h - 1 - ev.y), ctrl, shift)
-        if ev.type in ("pointer-move", "touch-motion"):
+        if ev.type == "pointer-move":
             iren.MouseMoveEvent()
         elif ev.type in ("button-press", "button-release") and ev.button in _BUTTONS:
             getattr(iren, _BUTTONS[ev.button][0 if ev.type == "button-press" else 1])()
-        elif ev.type == "touch-down":
-            iren.LeftButtonPressEvent()
-        elif ev.type == "touch-up":
-            iren.LeftButtonReleaseEvent()
         elif ev.type == "wheel":
-            if ev.delta_y < 0:
+            # delta_y > 0: the wheel rolled away from the user (docs/events.md),
+            # X11's button 4, which desktop VTK makes MouseWheelForward.
+            if ev.delta_y > 0:
                 iren.MouseWheelForwardEvent()
-            elif ev.delta_y > 0:
+            elif ev.delta_y < 0:
                 iren.MouseWheelBackwardEvent()
         elif ev.type in ("key-press", "key-release"):
             key = ev.key or ""
@@ -231,6 +243,87 @@ class VtkStream:
                 iren.CharEvent()
             else:
                 iren.KeyReleaseEvent()
+
+    def _touch(self, ev, h, ctrl, shift):
+        """One finger: a left drag. A second finger ends that drag and
+        starts a pinch between the two; when one of them lifts the pinch
+        ends, and the fingers left do nothing until all are up (no jump)."""
+        iren = self.interactor
+        tid, touches = ev.touch_id, self._touches
+        mode = self._touch_mode or (None,)
+        if ev.type == "touch-down":
+            touches[tid] = (ev.x, ev.y)
+        elif tid not in touches:
+            return
+        else:
+            touches[tid] = (ev.x, ev.y)
+
+        def at(x, y):
+            iren.SetEventInformation(int(x), int(h - 1 - y), ctrl, shift)
+
+        def spread(a, b):
+            (ax, ay), (bx, by) = touches[a], touches[b]
+            return math.hypot(ax - bx, ay - by), (ax + bx) / 2, (ay + by) / 2
+
+        if ev.type == "touch-down":
+            if mode[0] is None and len(touches) == 1:
+                self._touch_mode = ("drag", tid)
+                at(ev.x, ev.y)
+                iren.LeftButtonPressEvent()
+            elif mode[0] == "drag" and len(touches) == 2:
+                first = mode[1]
+                at(*touches[first])
+                iren.LeftButtonReleaseEvent()
+                d, mx, my = spread(first, tid)
+                self._touch_mode = ("pinch", first, tid, d)
+                at(mx, my)
+                iren.SetScale(1.0)
+                iren.SetScale(1.0)
+                iren.StartPinchEvent()
+        elif ev.type == "touch-motion":
+            if mode[0] == "drag" and tid == mode[1]:
+                at(ev.x, ev.y)
+                iren.MouseMoveEvent()
+            elif mode[0] == "pinch" and tid in mode[1:3]:
+                d, mx, my = spread(mode[1], mode[2])
+                if mode[3] > 0 and d > 0:
+                    at(mx, my)
+                    self._pinch(d / mode[3], mx, h - 1 - my)
+        else:
+            del touches[tid]
+            if mode[0] == "drag" and tid == mode[1]:
+                at(ev.x, ev.y)
+                iren.LeftButtonReleaseEvent()
+                self._touch_mode = ("done",)
+            elif mode[0] == "pinch" and tid in mode[1:3]:
+                iren.EndPinchEvent()
+                self._touch_mode = ("done",)
+            if not touches:
+                self._touch_mode = None
+
+    def _pinch(self, scale, x, y):
+        """VTK's pinch event at scale (the fingers' distance over their
+        distance at the start); where the style leaves the camera alone
+        (the trackball and most others handle no gestures), the dolly
+        vtkInteractorStyleMultiTouchCamera::OnPinch would make."""
+        iren = self.interactor
+        ren = iren.FindPokedRenderer(int(x), int(y))
+        cam = ren.GetActiveCamera() if ren is not None else None
+        before = (cam.GetDistance(), cam.GetParallelScale()) if cam is not None else None
+        last = iren.GetScale()
+        iren.SetScale(scale)
+        iren.PinchEvent()
+        if cam is None or (cam.GetDistance(), cam.GetParallelScale()) != before:
+            return
+        factor = scale / last if last > 0 else 1.0
+        if factor == 1.0:
+            return
+        if cam.GetParallelProjection():
+            cam.SetParallelScale(cam.GetParallelScale() / factor)
+        else:
+            cam.Dolly(factor)
+            ren.ResetCameraClippingRange()
+        iren.Render()
 
     # -- the loop
     def run(self, fps=30, frames=None, duration=None, on_frame=None):

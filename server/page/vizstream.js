@@ -524,7 +524,9 @@
       ? { event: 'TouchMotion', identifier: e.pointerId, x: p.x, y: p.y, pressure: e.pressure || 0.5, modifier_state: modifiers(e) }
       : { event: 'MouseMove', x: p.x, y: p.y, modifier_state: modifiers(e) };
     if (e.pointerType === 'touch' && e.buttons === 0) return;
-    if (pendingMove && pendingMove.event !== ev.event) flushMove();
+    // Each finger keeps its own motions: two fingers moving in one frame
+    // (a pinch) must not leave only the last one's.
+    if (pendingMove && (pendingMove.event !== ev.event || pendingMove.identifier !== ev.identifier)) flushMove();
     if (!pendingMove) requestAnimationFrame(flushMove);
     pendingMove = ev;
   }));
@@ -552,7 +554,9 @@
     const p = locate(e.clientX, e.clientY);
     if (!p || state.role !== 'control') return;
     e.preventDefault();
-    // Lines, positive up/left as GStreamer's navigation events have them.
+    // Lines; delta_y > 0 for the wheel rolled away from the user (DOM
+    // deltaY < 0), delta_x > 0 to the left: GStreamer's navigation
+    // convention (docs/events.md), as webrtcsink's page sends it.
     const k = e.deltaMode === 0 ? 1 / 100 : e.deltaMode === 1 ? 1 : 3;
     flushMove();
     emit({ event: 'MouseScroll', x: p.x, y: p.y, delta_x: -e.deltaX * k, delta_y: -e.deltaY * k, modifier_state: modifiers(e) });

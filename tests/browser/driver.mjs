@@ -6,7 +6,8 @@
 //   {"id":2,"cmd":"frame","page":"a","rw":1280,"rh":720}   -> demo frame tag
 //   {"id":3,"cmd":"mouse","page":"a","action":"click","x":0.5,"y":0.5}
 //   {"id":4,"cmd":"eval","page":"a","expr":"window.vizstream.role"}
-//   {"id":5,"cmd":"close","page":"a"}   {"id":6,"cmd":"quit"}
+//   {"id":5,"cmd":"touch","page":"a","type":"touchMove","points":[[0.4,0.5,1],[0.6,0.5,2]]}
+//   {"id":6,"cmd":"close","page":"a"}   {"id":7,"cmd":"quit"}
 //
 // Answers: {"id":1,"ok":true,"value":...} or {"id":1,"ok":false,"error":"..."}.
 import { chromium } from 'playwright-core';
@@ -184,6 +185,20 @@ async function run(msg) {
       const [cx, cy] = await pictureToClient(page, msg.x, msg.y);
       await page.touchscreen.tap(cx, cy);
       return [cx, cy];
+    }
+    case 'touch': {
+      // One CDP touch event (several fingers at once, which
+      // page.touchscreen cannot do): type touchStart|touchMove|touchEnd,
+      // points [[x, y, id], ...] in picture coordinates (0..1), the
+      // fingers still down after it.
+      if (!page._vzcdp) page._vzcdp = await page.context().newCDPSession(page);
+      const touchPoints = [];
+      for (const [x, y, id] of msg.points || []) {
+        const [cx, cy] = await pictureToClient(page, x, y);
+        touchPoints.push({ x: cx, y: cy, id, radiusX: 1, radiusY: 1, force: 0.5 });
+      }
+      await page._vzcdp.send('Input.dispatchTouchEvent', { type: msg.type, touchPoints });
+      return touchPoints.length;
     }
     case 'crash':
       // The page's renderer process dies: no goodbye to the server.

@@ -255,6 +255,8 @@ class BrowserTest(BrowserTestCase):
         self.assertGreaterEqual(len(drag), 2, names)
         scroll = [e for e in ev if e["event"] == "MouseScroll"]
         self.assertEqual(len(scroll), 1)
+        # dy=-100: the wheel rolled away from the user; delta_y > 0 as in
+        # GStreamer's navigation events (docs/events.md, "The wheel's sign")
         self.assertGreater(scroll[0]["delta_y"], 0)
         self.assertIn("KeyPress", names)
         self.assertTrue(all(e.get("viewer_id") for e in ev))

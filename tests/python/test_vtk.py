@@ -106,14 +106,116 @@ class VtkTest(unittest.TestCase):
             self.assertGreater(moved, 0.1 * dist0, "the camera turned")
             self.assertAlmostEqual(cam.GetDistance(), dist0, delta=1e-6 * dist0 + 1e-9,
                                    msg="rotation keeps the distance")
-            # The wheel towards the screen zooms in.
-            self.send(seg, ['{"event":"MouseScroll","x":160,"y":120,"delta_x":0,"delta_y":-1}'])
+            # The wheel rolled away from the user (delta_y > 0, GStreamer's
+            # convention) zooms in, as desktop VTK; towards the user, out.
+            self.send(seg, ['{"event":"MouseScroll","x":160,"y":120,"delta_x":0,"delta_y":1}'])
             stream.process_events()
             self.assertLess(cam.GetDistance(), dist0)
+            closer = cam.GetDistance()
+            self.send(seg, ['{"event":"MouseScroll","x":160,"y":120,"delta_x":0,"delta_y":-1}'])
+            stream.process_events()
+            self.assertGreater(cam.GetDistance(), closer)
             # A resize request resizes the window.
             self.send(seg, ['{"event":"ResizeRequest","width":400,"height":300}'])
             stream.process_events()
             self.assertEqual(tuple(rw.GetSize()), (400, 300))
+
+    def test_desktop_sink_wheel_zooms_like_the_page(self):
+        """A wheel turned over a desktop GStreamer sink downstream of
+        shmframesrc: GTK's sink sends GDK_SCROLL_UP (wheel away) as
+        mouse-scroll delta_y = +20 (gtkgstbasewidget.c,
+        gtk_gst_base_widget_scroll_event); shmframesrc hands it to the
+        renderer unchanged, and VtkStream zooms in, as for the page's
+        wheel away (delta_y > 0, tests/browser/test_vtk_input.py)."""
+        import gi
+        gi.require_version("Gst", "1.0")
+        gi.require_version("GstVideo", "1.0")
+        from gi.repository import Gst, GstVideo
+        Gst.init(None)
+        seg = vztest.unique_segment("vtkdesk")
+        rw, ren, iren = scene(320, 240)
+        cam = ren.GetActiveCamera()
+        with VtkStream(rw, seg, interactor=iren) as stream:
+            rw.Render()
+            pipeline = Gst.parse_launch("shmframesrc segment=%s ! appsink name=sink "
+                                        "sync=false max-buffers=1 drop=true" % seg)
+            pipeline.set_state(Gst.State.PLAYING)
+            try:
+                sink = pipeline.get_by_name("sink")
+                self.assertIsNotNone(sink.emit("try-pull-sample", 10 * Gst.SECOND))
+                pad = sink.get_static_pad("sink")
+                none = GstVideo.NavigationModifierType.NONE
+                dist0 = cam.GetDistance()
+                for dy, closer in ((20.0, True), (-20.0, False)):
+                    before = cam.GetDistance()
+                    self.assertTrue(pad.push_event(
+                        GstVideo.Navigation.event_new_mouse_scroll(160, 120, 0, dy, none)))
+                    evs = self.wait_events(stream)
+                    self.assertEqual([(e.type, e.delta_y) for e in evs], [("wheel", dy)])
+                    if closer:
+                        self.assertLess(cam.GetDistance(), before, "wheel away: closer")
+                    else:
+                        self.assertGreater(cam.GetDistance(), before, "wheel towards: further")
+                self.assertAlmostEqual(cam.GetDistance(), dist0, delta=1e-6 * dist0)
+            finally:
+                pipeline.set_state(Gst.State.NULL)
+
+    def wait_events(self, stream, timeout=10):
+        """The events that came, applied to the interactor as
+        process_events() does."""
+        pub = stream.publisher
+        self.assertTrue(pub.wait_events(timeout), "no event reached the renderer")
+        evs = pub.poll_events()
+        for ev in evs:
+            stream.apply(ev)
+        return evs
+
+    def test_touch_rotates_and_pinch_zooms(self):
+        touch = '{"event":"Touch%s","identifier":%d,"x":%d,"y":%d,"pressure":0.5}'
+        for style in (vtk.vtkInteractorStyleTrackballCamera,
+                      vtk.vtkInteractorStyleMultiTouchCamera):
+            with self.subTest(style=style.__name__):
+                seg = vztest.unique_segment("vtkpinch")
+                rw, ren, iren = scene(320, 240)
+                iren.SetInteractorStyle(style())
+                cam = ren.GetActiveCamera()
+                with VtkStream(rw, seg, interactor=iren) as stream:
+                    rw.Render()
+                    pos0, dist0 = cam.GetPosition(), cam.GetDistance()
+                    # One finger drags: the camera turns, at its distance.
+                    self.send(seg, [touch % ("Down", 1, 160, 120)] +
+                              [touch % ("Motion", 1, x, 120) for x in range(170, 260, 10)] +
+                              [touch % ("Up", 1, 250, 120)])
+                    stream.process_events()
+                    self.assertGreater(math.dist(pos0, cam.GetPosition()), 0.1 * dist0)
+                    self.assertAlmostEqual(cam.GetDistance(), dist0, delta=1e-6 * dist0)
+                    # A second finger lands during a drag: the drag ends (no
+                    # more turning), the two spread apart: closer.
+                    self.send(seg, [touch % ("Down", 5, 150, 120),
+                                    touch % ("Motion", 5, 150, 120),
+                                    touch % ("Down", 6, 170, 120)])
+                    stream.process_events()
+                    pos1 = cam.GetPosition()
+                    self.send(seg, ['{"event":"TouchMotion","identifier":%d,"x":%d,"y":120}'
+                                    % (i, 160 + (d if i == 6 else -d))
+                                    for d in range(20, 81, 10) for i in (5, 6)])
+                    stream.process_events()
+                    # 20 px apart -> 160 px apart: 8 times closer
+                    self.assertAlmostEqual(cam.GetDistance(), dist0 / 8, delta=0.01 * dist0)
+                    self.assertAlmostEqual(math.dist(cam.GetFocalPoint(), pos1) -
+                                           math.dist(cam.GetFocalPoint(), cam.GetPosition()),
+                                           dist0 - dist0 / 8, delta=0.01 * dist0,
+                                           msg="a dolly, not a turn")
+                    # Closing them to 40 px: back out to half; the last finger
+                    # alone does nothing.
+                    self.send(seg, [touch % ("Motion", 6, 120, 120),
+                                    touch % ("Up", 5, 80, 120),
+                                    touch % ("Motion", 6, 300, 200),
+                                    touch % ("Up", 6, 300, 200)])
+                    stream.process_events()
+                    self.assertAlmostEqual(cam.GetDistance(), dist0 / 2, delta=0.01 * dist0)
+                    self.assertEqual((stream.errors, stream._touches, stream._touch_mode),
+                                     (0, {}, None))
 
 
 class VtkStreamBehaviourTest(unittest.TestCase):
