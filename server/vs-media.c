@@ -379,7 +379,11 @@ make_source (const VsConfig * cfg, GError ** error)
         "gst-vizstream's plugin directory, or install it");
     return NULL;
   }
-  g_object_set (source, "segment", cfg->segment, "keep-waiting", TRUE, NULL);
+  /* An idle renderer's picture is pushed again every half second: a viewer
+   * joining (its key frame) or an encoder restarting never waits for the
+   * renderer to draw. */
+  g_object_set (source, "segment", cfg->segment, "keep-waiting", TRUE,
+      "repeat-after", VS_MEDIA_REPEAT_MS, NULL);
   if (cfg->max_fps)
     g_object_set (source, "max-framerate", cfg->max_fps, 1, NULL);
   return source;

@@ -19,6 +19,9 @@
 
 G_BEGIN_DECLS
 
+/* shmframesrc's repeat-after: an idle renderer's newest frame again (ms). */
+#define VS_MEDIA_REPEAT_MS 500
+
 GST_DEBUG_CATEGORY_EXTERN (vs_debug);
 
 typedef struct _VsMedia VsMedia;

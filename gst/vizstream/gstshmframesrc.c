@@ -63,6 +63,7 @@ enum
   PROP_RENDERER_TIMEOUT,
   PROP_KEEP_WAITING,
   PROP_MAX_FRAMERATE,
+  PROP_REPEAT_AFTER,
   PROP_STATS,
 };
 
@@ -154,6 +155,7 @@ struct _GstShmFrameSrc
   guint64 renderer_timeout;
   gboolean keep_waiting;
   gint max_fps_n, max_fps_d;
+  guint repeat_after;           /* ms, 0 = never */
 
   /* the object lock (shared with unlock()); reader is set and cleared by
    * the streaming thread (and stop()), which reads it without the lock */
@@ -167,6 +169,7 @@ struct _GstShmFrameSrc
   guint64 timeout;
   gboolean keep_waiting_now;
   GstClockTime min_interval;    /* 0 = no cap */
+  gint64 repeat_us;             /* 0 = never */
   gint cap_n, cap_d;
 
   /* written under the object lock (get_caps and the stats read them from
@@ -205,6 +208,7 @@ struct _GstShmFrameSrc
   guint64 torn_retries;
   guint64 stalled_waits;
   guint64 resizes;
+  guint64 repeats;
   guint64 connects;
   guint64 latency_last, latency_sum, latency_max;
 };
@@ -299,6 +303,22 @@ gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstShmFrameSrc:repeat-after:
+   *
+   * When the renderer publishes nothing for this many milliseconds, push
+   * its newest frame again (time-stamped now, counted in the stats'
+   * repeats), and so on at this interval: an encoder asked for a key frame
+   * for a new viewer, or a viewer joining an idle renderer, gets a picture
+   * without waiting for the renderer to draw. 0: never (every buffer is a
+   * new frame).
+   */
+  g_object_class_install_property (gobject_class, PROP_REPEAT_AFTER,
+      g_param_spec_uint ("repeat-after", "Repeat after",
+          "Push the newest frame again after this many ms without a new "
+          "one (0 = never)", 0, 3600 * 1000, 0, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  /**
    * GstShmFrameSrc:stats:
    *
    * Statistics: frames-read (pushed), frames-missed (published by the
@@ -306,7 +326,8 @@ gst_shm_frame_src_class_init (GstShmFrameSrcClass * klass)
    * away), torn-retries (reads redone because the renderer was writing the
    * slot), stalled-waits (short sleeps when it kept doing so: a renderer
    * that leaves its newest frame half-written), resizes (caps
-   * renegotiations), renderer-connects,
+   * renegotiations), repeats (the newest frame pushed again: see
+   * repeat-after), renderer-connects,
    * last-frame-number, and the publish-to-push latency in ns:
    * latency-last, latency-average, latency-max; navigation events written
    * to the renderer's queue (events-sent) and not (events-dropped: no
@@ -383,6 +404,7 @@ gst_shm_frame_src_make_stats (GstShmFrameSrc * self)
       "torn-retries", G_TYPE_UINT64, self->torn_retries,
       "stalled-waits", G_TYPE_UINT64, self->stalled_waits,
       "resizes", G_TYPE_UINT64, self->resizes,
+      "repeats", G_TYPE_UINT64, self->repeats,
       "renderer-connects", G_TYPE_UINT64, self->connects,
       "last-frame-number", G_TYPE_UINT64, self->last_frame,
       "latency-last", G_TYPE_UINT64, self->latency_last,
@@ -417,6 +439,9 @@ gst_shm_frame_src_set_property (GObject * object, guint prop_id,
       self->max_fps_n = gst_value_get_fraction_numerator (value);
       self->max_fps_d = gst_value_get_fraction_denominator (value);
       break;
+    case PROP_REPEAT_AFTER:
+      self->repeat_after = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -448,6 +473,9 @@ gst_shm_frame_src_get_property (GObject * object, guint prop_id,
     case PROP_MAX_FRAMERATE:
       gst_value_set_fraction (value, self->max_fps_n, self->max_fps_d);
       break;
+    case PROP_REPEAT_AFTER:
+      g_value_set_uint (value, self->repeat_after);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -478,7 +506,8 @@ gst_shm_frame_src_start (GstBaseSrc * bsrc)
   self->frames_read = self->frames_missed = self->torn_retries = 0;
   self->stalled_waits = 0;
   self->events_sent = self->events_dropped = 0;
-  self->resizes = self->connects = 0;
+  self->resizes = self->connects = self->repeats = 0;
+  self->repeat_us = (gint64) self->repeat_after * 1000;
   self->latency_last = self->latency_sum = self->latency_max = 0;
   self->flushing = FALSE;
   self->have_info = FALSE;
@@ -1193,7 +1222,9 @@ gst_shm_frame_src_timestamp (GstShmFrameSrc * self, GstBuffer * buf,
     GstClockTime now = gst_clock_get_time (clock);
     GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
     guint64 mono = vz_monotonic_ns ();
-    guint64 age = mono > f->publish_ns ? mono - f->publish_ns : 0;
+    /* A repeat is shown now: its age is not the frame's. */
+    guint64 age = mono > f->publish_ns && f->frame_number != self->last_frame
+        ? mono - f->publish_ns : 0;
 
     gst_object_unref (clock);
     if (now >= base) {
@@ -1237,6 +1268,7 @@ static GstFlowReturn
 gst_shm_frame_src_wait_frame (GstShmFrameSrc * self)
 {
   GstFlowReturn ret;
+  gint64 timeout_ns;
   int rc;
 
   if (gst_shm_frame_src_is_flushing (self))
@@ -1262,8 +1294,14 @@ gst_shm_frame_src_wait_frame (GstShmFrameSrc * self)
       return GST_FLOW_FLUSHING;
   }
 
-  rc = vz_reader_wait (self->reader, self->last_frame, -1);
-  if (rc == VZ_OK)
+  /* With repeat-after, a wait that ends without a new frame takes the
+   * newest again (step 6 sees the same frame number: a repeat). */
+  timeout_ns = -1;
+  if (self->repeat_us > 0 && self->last_push_us > 0)
+    timeout_ns = MAX (0, self->last_push_us + self->repeat_us -
+        g_get_monotonic_time ()) * 1000;
+  rc = vz_reader_wait (self->reader, self->last_frame, timeout_ns);
+  if (rc == VZ_OK || rc == VZ_ERR_TIMEOUT)
     return GST_FLOW_OK;
   if (rc == VZ_ERR_INTERRUPTED)
     return GST_FLOW_FLUSHING;
@@ -1423,6 +1461,13 @@ gst_shm_frame_src_finish (GstShmFrameSrc * self, GstBuffer * buf,
   now = vz_monotonic_ns ();
   latency = now > f->publish_ns ? now - f->publish_ns : 0;
   GST_OBJECT_LOCK (self);
+  if (f->frame_number == self->last_frame) {
+    /* A repeat (repeat-after): not a frame read, no latency. */
+    self->repeats++;
+    GST_OBJECT_UNLOCK (self);
+    self->last_push_us = g_get_monotonic_time ();
+    return;
+  }
   if (f->frame_number > self->last_frame + 1)
     self->frames_missed += f->frame_number - self->last_frame - 1;
   self->frames_read++;

@@ -237,6 +237,33 @@ class ViewersTest(vztest.ProcessTestCase):
         self.assertGreater(self.pump(a, 1)[1], 5)
         self.assertEqual(self.status()["source_format"], "RGBA")
 
+    def test_idle_renderer_reaches_a_late_viewer(self):
+        """A renderer that drew once and then waits for input (VtkStream's
+        way): a viewer that joins later still gets its picture (shmframesrc
+        repeat-after), and a second one too."""
+        self.segment = vztest.unique_segment("idle")
+        env = dict(os.environ, PYTHONPATH=os.path.join(vztest.SOURCE, "python"))
+        pub = self.procs.start(
+            [vztest.PYTHON, "-c", "import sys, time, numpy as np, vizstream\n"
+             "p = vizstream.Publisher(sys.argv[1], 320, 240)\n"
+             "p.publish(np.full((240, 320, 4), 200, np.uint8))\n"
+             "print('published', flush=True)\n"
+             "time.sleep(60)\n", self.segment],
+            stdout=subprocess.PIPE, text=True, env=env)
+        self.assertEqual(pub.stdout.readline().strip(), "published")
+        self.server = self.procs.start(
+            [SERVER, "--segment", self.segment, "--port", "0", "--quiet"],
+            stdout=subprocess.PIPE, text=True)
+        m = re.search(r"serving http://([\d.]+):(\d+)/",
+                      self.server.stdout.readline())
+        self.host, self.port = m.group(1), int(m.group(2))
+        time.sleep(1.5)  # the one frame is long gone through the pipeline
+        for _ in range(2):
+            ws, _ = self.join("ws")
+            self.assertGreater(self.pump(ws, 2.5)[1], 0,
+                               "no picture for a viewer of an idle renderer")
+            ws.close()
+
     def test_test_hook_off_by_default(self):
         self.start()
         a, _ = self.join("ws")

@@ -359,6 +359,64 @@ GST_START_TEST (test_pts_increase_on_test_clock)
 
 GST_END_TEST;
 
+GST_START_TEST (test_repeat_after)
+{
+  gchar *name = unique_name ("vz-check");
+  VzWriter *w = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  GstHarness *h = make_harness (name, NULL);
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+  GstMapInfo first_map, map;
+  GstBuffer *b, *first_buf;
+  gint64 t0;
+
+  /* Off by default: one frame, one buffer. */
+  publish_pattern (w, 1, 0);
+  gst_harness_play (h);
+  first_buf = gst_harness_pull (h);
+  g_usleep (300 * 1000 * slack (1));
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  gst_harness_teardown (h);
+
+  /* repeat-after=100: the idle renderer's frame comes again, same
+   * number, same pixels, time-stamped anew; counted as repeats, not as
+   * frames read. */
+  h = make_harness (name, NULL);
+  g_object_set (h->element, "repeat-after", 100, NULL);
+  gst_harness_play (h);
+  t0 = g_get_monotonic_time ();
+  fail_unless (gst_buffer_map (first_buf, &first_map, GST_MAP_READ));
+  for (int i = 0; i < 4; i++) {
+    b = gst_harness_pull (h);
+    fail_unless_equals_uint64 (frame_number_of (b), 1);
+    fail_unless (gst_buffer_map (b, &map, GST_MAP_READ));
+    fail_unless (map.size == first_map.size
+        && memcmp (map.data, first_map.data, map.size) == 0);
+    gst_buffer_unmap (b, &map);
+    /* (The harness's test clock stands still: stamps only increase.) */
+    if (GST_CLOCK_TIME_IS_VALID (last))
+      fail_unless (GST_BUFFER_PTS (b) > last);
+    last = GST_BUFFER_PTS (b);
+    gst_buffer_unref (b);
+  }
+  gst_buffer_unmap (first_buf, &first_map);
+  /* Three repeats after the first push: about 300 ms, not sooner. */
+  fail_unless (g_get_monotonic_time () - t0 >= 250 * 1000);
+  fail_unless_equals_uint64 (stat_u64 (h, "frames-read"), 1);
+  fail_unless (stat_u64 (h, "repeats") >= 3);
+  /* A new frame goes out at once and is not a repeat. */
+  publish_pattern (w, 2, 0);
+  b = gst_harness_pull (h);
+  fail_unless_equals_uint64 (frame_number_of (b), 2);
+  gst_buffer_unref (b);
+  fail_unless_equals_uint64 (stat_u64 (h, "frames-read"), 2);
+  gst_buffer_unref (first_buf);
+  gst_harness_teardown (h);
+  vz_writer_close (w);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_only_newest_and_missed)
 {
   gchar *name = unique_name ("vz-check");
@@ -1487,6 +1545,7 @@ shmframesrc_suite (void)
   tcase_add_test (tc, test_metas_and_timestamps);
   tcase_add_test (tc, test_pts_increase_on_test_clock);
   tcase_add_test (tc, test_only_newest_and_missed);
+  tcase_add_test (tc, test_repeat_after);
   tcase_add_test (tc, test_waits_for_renderer);
   tcase_add_test (tc, test_renderer_restart);
   tcase_add_test (tc, test_eos_when_not_keep_waiting);
