@@ -651,6 +651,19 @@ class Publisher:
         """The Server last started with serve() (None before)."""
         return self._servers[-1] if self._servers else None
 
+    def _repr_html_(self):
+        # Jupyter: a publisher that serves shows its live page.
+        server = self.server
+        return server._repr_html_() if server is not None else None
+
+    def show(self, width=None, height=None, control=True):
+        """Show the live page of serve()'s server in the notebook cell
+        (Server.show())."""
+        if self.server is None:
+            raise VizstreamError(None, "nothing to show: start a server first "
+                                 "(pub.serve())")
+        self.server.show(width, height, control)
+
 
 from .server import (serve, Server, ServerError, ServerNotFoundError,  # noqa: E402
                      PortInUseError, RendererAbsentError)
