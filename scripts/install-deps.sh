@@ -21,6 +21,10 @@ packages=(
   gir1.2-gst-plugins-base-1.0
   # Python renderers: VTK (renders off-screen through GLX, so Xvfb)
   python3-vtk9 xvfb xauth python3-matplotlib
+  # notebooks: the Jupyter example and its headless test (nbclient, a kernel);
+  # pip install ./python without the network (setuptools), in a venv
+  jupyter-notebook python3-nbclient python3-ipykernel python3-setuptools
+  python3-pip python3-venv
   # fuzzing: libFuzzer with ASan/UBSan; memcheck
   clang libclang-rt-14-dev valgrind
   # glreadbacksrc: GstGL on EGL, headless through Mesa's llvmpipe

@@ -23,8 +23,11 @@ A thin ctypes layer over libvizstream (the C library; docs/protocol.md is
 the segment's specification). Import it from a source tree after ``make``
 (``PYTHONPATH=python``: the library is found in ``build/``), or install it
 with the project (``meson install``: the library is found where the dynamic
-linker looks, else where it was installed); ``VIZSTREAM_LIBRARY`` may name
-the library file explicitly.
+linker looks, else where it was installed) or with pip (``pip install
+./python``: the library is found where the dynamic linker looks, else
+through ``pkg-config vizstream``); ``VIZSTREAM_LIB`` (or the older
+``VIZSTREAM_LIBRARY``) may name the library file explicitly.
+``vizstream.library_path`` says which file was loaded.
 """
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import contextlib
@@ -40,33 +43,84 @@ __all__ = ["Publisher", "Event", "EventType", "event_type", "VizstreamError",
 # ---- the C library ----------------------------------------------------------
 
 
-def _load_library():
-    candidates = []
-    if os.environ.get("VIZSTREAM_LIBRARY"):
-        candidates.append(os.environ["VIZSTREAM_LIBRARY"])
+def _pkg_config_libraries():
+    """libvizstream.so.0 in the directories pkg-config gives for vizstream:
+    its -L flags (a build's meson-uninstalled/ .pc names the build's lib
+    there), then its libdir."""
+    import shlex
+    import subprocess
+    dirs = []
+    for args in (["--libs-only-L"], ["--variable=libdir"]):
+        try:
+            out = subprocess.run(["pkg-config"] + args + ["vizstream"], capture_output=True,
+                                 text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return []
+        if out.returncode == 0:
+            for word in shlex.split(out.stdout):
+                d = word[2:] if word.startswith("-L") else word
+                if d and d not in dirs:
+                    dirs.append(d)
+    return [os.path.join(d, "libvizstream.so.0") for d in dirs]
+
+
+def _library_candidates():
+    """Where libvizstream may be, in order, lazily (pkg-config runs only if
+    nothing before it loaded)."""
+    for var in ("VIZSTREAM_LIB", "VIZSTREAM_LIBRARY"):
+        if os.environ.get(var):
+            yield os.environ[var]
     here = os.path.dirname(os.path.abspath(__file__))
     for build in (os.environ.get("VZ_BUILD_ROOT"), os.path.join(here, "..", "..", "build")):
         if build:
-            candidates.append(os.path.join(build, "lib", "vizstream", "libvizstream.so.0"))
+            yield os.path.join(build, "lib", "vizstream", "libvizstream.so.0")
     # Installed: where the dynamic linker looks (LD_LIBRARY_PATH, the
-    # ld.so cache), then where meson install put it (any prefix).
-    candidates.append("libvizstream.so.0")
+    # ld.so cache), then where meson install put it (any prefix), then
+    # where pkg-config says it is (a pip-installed package has no _paths).
+    yield "libvizstream.so.0"
     try:
         from . import _paths
-        candidates.append(_paths.LIBRARY)
+        yield _paths.LIBRARY
     except ImportError:
         pass
-    for path in candidates:
+    import ctypes.util
+    yield ctypes.util.find_library("vizstream")
+    yield from _pkg_config_libraries()
+
+
+def _load_library():
+    for path in _library_candidates():
         if path and (os.path.exists(path) or not os.path.isabs(path)):
             try:
-                return ctypes.CDLL(path)
+                return ctypes.CDLL(path), path
             except OSError:
                 continue
-    raise ImportError("vizstream: libvizstream not found (build the project with `make`, "
-                      "install it, or set VIZSTREAM_LIBRARY)")
+    raise ImportError("vizstream: libvizstream not found. Build the project (`make`), install "
+                      "it (`meson install`), or tell this package where the library is: "
+                      "VIZSTREAM_LIB=/path/to/libvizstream.so.0, LD_LIBRARY_PATH, or "
+                      "PKG_CONFIG_PATH with a vizstream.pc")
 
 
-_lib = _load_library()
+def _library_file(lib, name):
+    """The file the loader mapped for lib (name may be a bare soname)."""
+    if os.path.isabs(name):
+        return os.path.normpath(name)
+    try:
+        addr = ctypes.cast(lib.vz_strerror, ctypes.c_void_p).value
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                if lo <= addr < hi and len(parts) > 5:
+                    return parts[5]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return name
+
+
+_lib, _lib_name = _load_library()
+# The libvizstream file in use (diagnostics; the tests check it).
+library_path = _library_file(_lib, _lib_name)
 
 _u32, _u64, _dbl = ctypes.c_uint32, ctypes.c_uint64, ctypes.c_double
 
@@ -596,6 +650,19 @@ class Publisher:
     def server(self):
         """The Server last started with serve() (None before)."""
         return self._servers[-1] if self._servers else None
+
+    def _repr_html_(self):
+        # Jupyter: a publisher that serves shows its live page.
+        server = self.server
+        return server._repr_html_() if server is not None else None
+
+    def show(self, width=None, height=None, control=True):
+        """Show the live page of serve()'s server in the notebook cell
+        (Server.show())."""
+        if self.server is None:
+            raise VizstreamError(None, "nothing to show: start a server first "
+                                 "(pub.serve())")
+        self.server.show(width, height, control)
 
 
 from .server import (serve, Server, ServerError, ServerNotFoundError,  # noqa: E402

@@ -15,6 +15,13 @@ allow_resize=True -> --allow-resize, a list repeats the option); token=
 travels in the environment (VIZSTREAM_TOKEN), never on the command line,
 where ps would show it.
 
+In a Jupyter notebook a Server (a Publisher or VtkStream that serves, too)
+shows the live page inline: make it a cell's last expression, or call
+.show(). Behind a proxy (jupyter-server-proxy, JupyterHub) give the
+address the notebook's browser uses: serve(..., public_url=
+"https://hub.example.org/user/me/proxy/{port}/"); {port} becomes the
+server's port.
+
 A server lives until stop(), the with-block's end, or the end of the Python
 process: an atexit handler stops what is left, and the kernel ends the
 server if Python dies without running it (PR_SET_PDEATHSIG).
@@ -39,6 +46,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from html import escape as _html_escape
 
 from . import VizstreamError
 
@@ -228,14 +236,16 @@ def _stop_all():
 
 class Server:
     """A running vizstream-server; see serve(). Attributes: url (the page),
-    control_url (with the token, for whoever should control), segment,
-    token, pid, program, args, output (its last lines)."""
+    control_url (with the token, for whoever should control), public_url
+    (the page where browsers reach it, through a proxy), segment, token,
+    pid, program, args, output (its last lines)."""
 
     def __init__(self, segment, port=0, token=None, program=None, timeout=10,
-                 wait_renderer=False, env=None, **options):
+                 wait_renderer=False, env=None, public_url=None, **options):
         self.segment = str(segment)
         self.program = program or find_server()
         self.url = None
+        self._public_url = public_url
         self._proc = None
         self._output = collections.deque(maxlen=200)
         self._served = threading.Event()
@@ -407,6 +417,56 @@ class Server:
         return self.url + "#token=" + urllib.parse.quote(self.token, safe="")
 
     @property
+    def port(self):
+        """The port the server listens on (the one port=0 picked)."""
+        return urllib.parse.urlsplit(self.url).port if self.url else None
+
+    @property
+    def public_url(self):
+        """The page's address for browsers: public_url= as given to serve()
+        ({port} replaced, a missing final / added), else url."""
+        if not self._public_url or not self.url:
+            return self.url
+        url = str(self._public_url).replace("{port}", str(self.port))
+        return url if url.endswith("/") else url + "/"
+
+    # -- Jupyter
+    def html(self, width=None, height=None, control=True):
+        """An <iframe> showing the live page (public_url; with the token
+        when control and there is one: the notebook's user controls).
+        width/height: CSS lengths or pixels (default: the cell's width,
+        16:9, at most 80% of the window's height)."""
+        url = self.public_url
+        if control and self.token:
+            url += "#token=" + urllib.parse.quote(self.token, safe="")
+        def css(v):
+            return "%dpx" % v if isinstance(v, (int, float)) else str(v)
+        style = "width:%s;" % css(width if width is not None else "100%")
+        style += ("height:%s;" % css(height) if height is not None else
+                  "aspect-ratio:16/9;max-height:80vh;")
+        return ('<iframe src="%s" style="%sborder:0" allow="autoplay; fullscreen" '
+                'allowfullscreen title="vizstream %s"></iframe>'
+                % (_html_escape(url), style, _html_escape(self.segment)))
+
+    def _repr_html_(self):
+        # Jupyter shows this for a cell ending in a Server; a stopped one
+        # is only text.
+        return self.html() if self.running and self.url else None
+
+    def show(self, width=None, height=None, control=True):
+        """Show the live page in the notebook cell (IPython's display());
+        outside a notebook, print the address."""
+        try:
+            from IPython import get_ipython
+            from IPython.display import HTML, display
+        except ImportError:
+            get_ipython = None
+        if get_ipython is None or get_ipython() is None:
+            print("vizstream: streaming at %s" % (self.control_url if control else self.url))
+            return
+        display(HTML(self.html(width, height, control)))
+
+    @property
     def running(self):
         return self._proc is not None and self._proc.poll() is None
 
@@ -475,7 +535,9 @@ def serve(segment, port=0, **options):
     server starts anyway and waits for the renderer itself. timeout:
     seconds for each wait (default 10). program: the executable (default:
     found as the module says). env: the server's environment (default
-    ours). Any other keyword is a vizstream-server option: bind="0.0.0.0",
+    ours). public_url: where browsers reach the page when not at url (a
+    proxy; "{port}" in it becomes the port): the notebook display uses
+    it. Any other keyword is a vizstream-server option: bind="0.0.0.0",
     max_fps=15, codec="vp8", allow_resize=True, turn=[...], token_file=...
 
     Errors: ServerNotFoundError (no program), PortInUseError, ServerError

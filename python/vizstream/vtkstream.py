@@ -410,3 +410,38 @@ class VtkStream:
     def url(self):
         server = self.publisher.server
         return server.url if server else None
+
+    # -- notebooks
+    def _repr_html_(self):
+        # Jupyter: a stream that serves shows its live page.
+        return self.publisher._repr_html_()
+
+    def show(self, width=None, height=None, control=True):
+        """Show the live page in the notebook cell (Server.show())."""
+        self.publisher.show(width, height, control)
+
+    def arun(self, fps=None, frames=None):
+        """run() for asyncio, on the event loop's thread (VTK's): in a
+        notebook, asyncio.ensure_future(stream.arun()) streams in the
+        background while cells run (the kernel's loop runs the task between
+        them); a cell that changes the scene calls stream.render(). fps=None
+        renders on viewers' events only (no polling); fps=N paces renders
+        as run() does. Returns how many renders were made."""
+        iren = self.interactor
+
+        def render(events):
+            enabled = iren.GetEnableRender() if iren is not None else None
+            if enabled:
+                iren.EnableRenderOff()      # one render after them all
+            try:
+                for ev in events:
+                    try:
+                        self.apply(ev)
+                    except Exception:
+                        self._failed("applying a %s event" % ev.type)
+            finally:
+                if enabled:
+                    iren.EnableRenderOn()
+            self.render()
+
+        return self.publisher.arun(render, fps=fps, frames=frames)

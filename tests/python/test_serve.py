@@ -209,5 +209,60 @@ class ServeTest(unittest.TestCase):
         self.assert_gone(pid)
 
 
+class JupyterDisplayTest(unittest.TestCase):
+    """What a notebook cell shows for a Server, a serving Publisher or
+    VtkStream: an <iframe> of the live page, at public_url behind a proxy
+    (the notebook test, test_notebook.py, runs it in a kernel and Chromium)."""
+
+    def test_iframe_and_public_url(self):
+        import html.parser
+
+        class Frames(html.parser.HTMLParser):
+            found = []
+
+            def handle_starttag(self, tag, attrs):
+                if tag == "iframe":
+                    self.found.append(dict(attrs))
+
+        seg = vztest.unique_segment("nb")
+        with vizstream.Publisher(seg, 64, 32) as pub:
+            self.assertIsNone(pub._repr_html_(), "nothing to show before serve()")
+            with self.assertRaises(vizstream.VizstreamError):
+                pub.show()
+            server = pub.serve(token="s3cret&", public_url="https://hub.example/u/me/proxy/{port}")
+            self.assertEqual(server.public_url,
+                             "https://hub.example/u/me/proxy/%d/" % server.port)
+            self.assertEqual(server.url, "http://127.0.0.1:%d/" % server.port)
+            p = Frames()
+            p.feed(pub._repr_html_())
+            self.assertEqual(len(p.found), 1)
+            frame = p.found[0]
+            # The proxied address, the token for the notebook's user
+            # (quoted), framing allowed to play and go full screen.
+            self.assertEqual(frame["src"], server.public_url + "#token=s3cret%26")
+            self.assertIn("autoplay", frame["allow"])
+            self.assertIn("fullscreen", frame["allow"])
+            self.assertNotIn("s3cret", server.html(control=False))
+            self.assertIn("width:640px;height:360px", server.html(640, 360))
+            # Outside a notebook, show() prints the address.
+            import contextlib
+            import io
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                server.show()
+            self.assertIn(server.control_url, out.getvalue())
+            # The page may be framed: no header forbids it.
+            with urllib.request.urlopen(server.url, timeout=5) as r:
+                self.assertIsNone(r.headers.get("X-Frame-Options"))
+                self.assertNotIn("frame-ancestors", r.headers.get("Content-Security-Policy", ""))
+        self.assertIsNone(server._repr_html_(), "a stopped server shows no page")
+        plain = vizstream.serve(seg)
+        try:
+            self.assertEqual(plain.public_url, plain.url)
+            self.assertIn('src="%s"' % plain.url, plain._repr_html_())
+        finally:
+            plain.stop()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
