@@ -238,6 +238,11 @@ bus_cb (GstBus * bus, GstMessage * msg, gpointer data)
       if (gst_structure_has_name (s, "shmframesrc-renderer"))
         set_renderer_state (media, gst_structure_get_string (s, "state"),
             gst_structure_get_string (s, "reason"));
+      else if (gst_structure_has_name (s, "vizstream-message")
+          && media->hooks.message
+          && gst_structure_get_string (s, "text"))
+        media->hooks.message (gst_structure_get_string (s, "text"),
+            media->hooks.data);
       break;
     case GST_MESSAGE_APPLICATION:
       if (gst_structure_has_name (s, "vs-source-size")

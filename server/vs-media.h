@@ -34,6 +34,9 @@ typedef struct
       gpointer data);
   /* The source's frame size changed. */
   void (*source_size) (guint width, guint height, gpointer data);
+  /* The renderer sent a message (JSON object text, checked by the
+   * library; docs/protocol.md "Message area"). */
+  void (*message) (const gchar * json, gpointer data);
   /* An error outside any branch: the server cannot go on. */
   void (*fatal) (const gchar * message, gpointer data);
   gpointer data;

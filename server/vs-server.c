@@ -45,7 +45,18 @@ typedef struct
   gboolean tty;
   gint exit_code;
   guint ticks;
+  /* the renderer's messages (main loop): the newest, wrapped for pages;
+   * whether it still waits for its broadcast (coalescing) */
+  gchar *message;
+  gboolean message_pending;
+  guint message_timer;
+  gint64 message_sent_us;
+  guint64 messages_in, messages_out, messages_coalesced;
 } VsServer;
+
+/* Renderer messages go to pages at most this often; faster ones are
+ * coalesced, the newest kept (docs/server.md "Messages"). */
+#define MESSAGE_INTERVAL_US (50 * 1000)
 
 /* ---- to viewers ---- */
 
@@ -86,7 +97,12 @@ assign_roles (VsServer * server)
 static void
 viewer_joined (VsViewer * viewer, gpointer data)
 {
-  assign_roles (data);
+  VsServer *server = data;
+
+  assign_roles (server);
+  /* A late joiner gets the renderer's newest message: its state now. */
+  if (server->message)
+    vs_viewer_send_text (viewer, server->message);
 }
 
 static void
@@ -115,6 +131,46 @@ renderer_state (const gchar * state, const gchar * why, gpointer data)
   text = vs_signal_message ("renderer", "state", state);
   broadcast_text (server, text);
   g_free (text);
+}
+
+static gboolean
+message_flush (gpointer data)
+{
+  VsServer *server = data;
+
+  server->message_timer = 0;
+  if (server->message_pending) {
+    server->message_pending = FALSE;
+    server->message_sent_us = g_get_monotonic_time ();
+    server->messages_out++;
+    broadcast_text (server, server->message);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+renderer_message (const gchar * json, gpointer data)
+{
+  VsServer *server = data;
+  gint64 wait;
+
+  /* The library checked the text is one JSON object: it goes in as is. */
+  server->messages_in++;
+  if (server->message_pending)
+    server->messages_coalesced++;
+  g_free (server->message);
+  server->message = g_strdup_printf ("{\"type\":\"message\",\"data\":%s}",
+      json);
+  server->message_pending = TRUE;
+  if (server->message_timer)
+    return;
+  wait = server->message_sent_us + MESSAGE_INTERVAL_US
+      - g_get_monotonic_time ();
+  if (server->message_sent_us == 0 || wait <= 0)
+    message_flush (server);
+  else
+    server->message_timer = g_timeout_add ((guint) (wait / 1000) + 1,
+        message_flush, server);
 }
 
 static void
@@ -164,6 +220,15 @@ status (JsonBuilder * b, gpointer data)
       "h264" : "vp8");
   json_builder_set_member_name (b, "view_only_dropped");
   json_builder_add_int_value (b, server->ctx.view_only_dropped);
+  json_builder_set_member_name (b, "messages");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "received");
+  json_builder_add_int_value (b, server->messages_in);
+  json_builder_set_member_name (b, "broadcast");
+  json_builder_add_int_value (b, server->messages_out);
+  json_builder_set_member_name (b, "coalesced");
+  json_builder_add_int_value (b, server->messages_coalesced);
+  json_builder_end_object (b);
   vs_media_describe (server->media, b);
   vs_encodes_describe (server->encodes, b);
   vs_rtmp_describe (server->rtmp, b);
@@ -248,7 +313,9 @@ static gboolean
 server_start (VsServer * server, GError ** error)
 {
   const VsConfig *cfg = &server->cfg;
-  VsMediaHooks mh = { renderer_state, source_size, fatal, server };
+  VsMediaHooks mh = { renderer_state, source_size, renderer_message,
+    fatal, server
+  };
   VsHttpHooks hh = { can_accept, websocket, status, server };
 
   if (!(server->media = vs_media_new (cfg, &mh, error))
@@ -280,6 +347,10 @@ server_stop (VsServer * server)
   /* The encodes' elements are the pipeline's. */
   g_clear_pointer (&server->media, vs_media_free);
   g_clear_pointer (&server->encodes, vs_encodes_free);
+  if (server->message_timer)
+    g_source_remove (server->message_timer);
+  server->message_timer = 0;
+  g_clear_pointer (&server->message, g_free);
 }
 
 int

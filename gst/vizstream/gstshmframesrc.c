@@ -1101,7 +1101,8 @@ gst_shm_frame_src_try_attach (GstShmFrameSrc * self)
   gboolean flushing;
   int rc;
 
-  rc = vz_reader_open (self->segment_name, VZ_READER_EVENTS, &reader);
+  rc = vz_reader_open (self->segment_name,
+      VZ_READER_EVENTS | VZ_READER_MESSAGES, &reader);
   if (rc == VZ_ERR_PERMISSION) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot open segment '%s': it belongs to another user.",
@@ -1262,6 +1263,26 @@ gst_shm_frame_src_is_flushing (GstShmFrameSrc * self)
   return flushing;
 }
 
+/* The renderer's messages (docs/protocol.md "Message area") as element
+ * messages "vizstream-message" on the bus, text and number of lost ones:
+ * the application (vizstream-server) forwards them to viewers. */
+static void
+gst_shm_frame_src_post_messages (GstShmFrameSrc * self)
+{
+  char buf[VZ_MESSAGE_MAX + 1];
+  size_t len;
+  guint64 skipped;
+
+  while (vz_reader_read_message (self->reader, buf, sizeof buf, &len,
+          &skipped) == VZ_OK && len > 0) {
+    GstStructure *s = gst_structure_new ("vizstream-message",
+        "text", G_TYPE_STRING, buf,
+        "skipped", G_TYPE_UINT64, skipped, NULL);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  }
+}
+
 /* Step 1: a renderer, then a frame newer than the last one pushed (and
  * the frame-rate cap's leave to take it). */
 static GstFlowReturn
@@ -1295,12 +1316,17 @@ gst_shm_frame_src_wait_frame (GstShmFrameSrc * self)
   }
 
   /* With repeat-after, a wait that ends without a new frame takes the
-   * newest again (step 6 sees the same frame number: a repeat). */
-  timeout_ns = -1;
-  if (self->repeat_us > 0 && self->last_push_us > 0)
-    timeout_ns = MAX (0, self->last_push_us + self->repeat_us -
-        g_get_monotonic_time ()) * 1000;
-  rc = vz_reader_wait (self->reader, self->last_frame, timeout_ns);
+   * newest again (step 6 sees the same frame number: a repeat). The
+   * renderer's messages are posted on the bus as they come. */
+  do {
+    gst_shm_frame_src_post_messages (self);
+    timeout_ns = -1;
+    if (self->repeat_us > 0 && self->last_push_us > 0)
+      timeout_ns = MAX (0, self->last_push_us + self->repeat_us -
+          g_get_monotonic_time ()) * 1000;
+    rc = vz_reader_wait (self->reader, self->last_frame, timeout_ns);
+  } while (rc == VZ_MESSAGE_WAITING);
+  gst_shm_frame_src_post_messages (self);
   if (rc == VZ_OK || rc == VZ_ERR_TIMEOUT)
     return GST_FLOW_OK;
   if (rc == VZ_ERR_INTERRUPTED)

@@ -158,6 +158,25 @@ int vz_writer_publish_copy (VzWriter * writer, const void *data,
 uint64_t vz_writer_frames_published (const VzWriter * writer);
 const char *vz_writer_name (const VzWriter * writer);
 
+/* ---- Messages: from the renderer to every viewer ---- */
+
+/* The largest message, in bytes of JSON text. */
+#define VZ_MESSAGE_MAX 4096u
+
+/* Send a small message to every viewer (progress, status, application
+ * state): json is one JSON object as UTF-8 text, len bytes (no NUL
+ * needed; len 0 means strlen), at most VZ_MESSAGE_MAX. Conventions the
+ * page understands: {"progress": 0..100, "status": "text", ...}
+ * (docs/server.md). It goes into the segment's message ring
+ * (docs/protocol.md "Message area") and never waits for a reader; a
+ * reader that falls more than the ring's 8 messages behind loses the
+ * oldest, the newest is always there. Returns VZ_OK; VZ_ERR_TOO_LARGE
+ * (longer than VZ_MESSAGE_MAX) or VZ_ERR_INVALID_ARGUMENT (not UTF-8, not
+ * one JSON object): nothing is sent, vz_last_error() says why and where. */
+int vz_writer_send_message (VzWriter * writer, const char *json, size_t len);
+/* Messages sent so far (the number of the newest). */
+uint64_t vz_writer_messages_sent (const VzWriter * writer);
+
 /* Mark the segment closed, wake readers, unlink the name (if it is still
  * ours) and unmap. NULL is ignored. */
 void vz_writer_close (VzWriter * writer);
@@ -181,6 +200,13 @@ typedef struct
 
 /* Reader open flags. */
 #define VZ_READER_EVENTS 0x1u   /* map the event area writable (producer) */
+/* vz_reader_wait() also returns (VZ_MESSAGE_WAITING) when the renderer
+ * sent a message the reader has not read (vz_reader_read_message). */
+#define VZ_READER_MESSAGES 0x2u
+
+/* Not an error: vz_reader_wait() with VZ_READER_MESSAGES, a message is
+ * waiting. */
+#define VZ_MESSAGE_WAITING 1
 
 /* Open and validate a segment. VZ_ERR_NOT_FOUND: not there yet;
  * VZ_ERR_NOT_READY: being created; VZ_ERR_BAD_*, VZ_ERR_TRUNCATED: refused
@@ -226,6 +252,17 @@ int vz_reader_copy (VzReader * reader, const VzFrame * frame, void *dst,
  * 0 (no sleep), 1 (slept: worth counting, the writer is stalled), or
  * VZ_ERR_INTERRUPTED, VZ_ERR_CLOSED, VZ_ERR_GONE. */
 int vz_reader_backoff (VzReader * reader, unsigned torn_in_a_row);
+
+/* The next message the renderer sent that this reader has not read: its
+ * text into buf (NUL-terminated; size at least VZ_MESSAGE_MAX + 1), its
+ * length in *len. *len == 0: nothing new. A reader starts at the newest
+ * message sent before it opened the segment (the renderer's current
+ * state). Messages overwritten before they were read, or invalid (not
+ * UTF-8 JSON objects: a broken or hostile writer), are skipped and
+ * counted in *skipped (may be NULL). Segments without a message area
+ * (other writers) never have messages. Never blocks, never spins. */
+int vz_reader_read_message (VzReader * reader, char *buf, size_t size,
+    size_t *len, uint64_t * skipped);
 
 /* Is the writer still there? VZ_OK, VZ_ERR_CLOSED (closed cleanly) or
  * VZ_ERR_GONE (died, or the name now belongs to a new segment). */

@@ -88,6 +88,8 @@ vz_strerror (int result)
       return "permission denied";
     case VZ_ERR_STATE:
       return "call out of order";
+    case VZ_MESSAGE_WAITING:
+      return "a message is waiting";
     default:
       return "unknown error";
   }
@@ -251,7 +253,11 @@ vz_layout_for_config (const VzWriterConfig * c, VzLayout * l)
   l->events_size = round_up_page (l->lanes_offset
       + (uint64_t) l->lane_count * l->lane_stride);
   l->slots_offset = l->events_offset + l->events_size;
-  l->total_size = l->slots_offset + l->slot_size * l->slot_count;
+  l->messages_offset = l->slots_offset + l->slot_size * l->slot_count;
+  l->message_slots = VZ_LIBRARY_MESSAGE_SLOTS;
+  l->messages_size = round_up_page (VZ_MESSAGES_HEADER_SIZE
+      + (uint64_t) l->message_slots * VZ_MESSAGE_SLOT_STRIDE);
+  l->total_size = l->messages_offset + l->messages_size;
   return VZ_OK;
 }
 
@@ -312,6 +318,8 @@ vz_layout_from_header (const volatile VzHeader * h, uint64_t object_size,
   l->events_offset = h->events_offset;
   l->events_size = h->events_size;
   l->writer_pid = h->writer_pid;
+  l->messages_offset = h->messages_offset;
+  l->messages_size = h->messages_size;
 
   if (l->total_size > object_size)
     return vz_fail (VZ_ERR_TRUNCATED,
@@ -357,6 +365,47 @@ vz_layout_from_header (const volatile VzHeader * h, uint64_t object_size,
           || l->slots_offset + slots_bytes <= l->events_offset))
     return vz_fail (VZ_ERR_BAD_HEADER,
         "segment '%s': event area and frame slots overlap", name);
+  /* The message area is optional (0: none); when present it is held to
+   * the same rules as the others. */
+  if (l->messages_offset != 0 || l->messages_size != 0) {
+    uint64_t m = l->messages_offset, msz = l->messages_size;
+    if (m < VZ_HEADER_SIZE || m % VZ_PAGE != 0 || msz < VZ_PAGE
+        || msz % VZ_PAGE != 0)
+      return vz_fail (VZ_ERR_BAD_HEADER,
+          "segment '%s' declares a misplaced message area (%llu+%llu)",
+          name, (unsigned long long) m, (unsigned long long) msz);
+    if (!region_fits (m, msz, l->total_size))
+      return vz_fail (VZ_ERR_TRUNCATED,
+          "segment '%s': its message area reaches past its %llu bytes",
+          name, (unsigned long long) l->total_size);
+    if (!(m + msz <= l->slots_offset || l->slots_offset + slots_bytes <= m)
+        || !(m + msz <= l->events_offset
+            || l->events_offset + l->events_size <= m))
+      return vz_fail (VZ_ERR_BAD_HEADER,
+          "segment '%s': the message area overlaps another region", name);
+  }
+  return VZ_OK;
+}
+
+int
+vz_layout_messages_from_header (const volatile VzMessagesHeader * m,
+    const char *name, VzLayout * l)
+{
+  uint32_t count = m->slot_count;
+
+  if (m->magic != VZ_MESSAGES_MAGIC)
+    return vz_fail (VZ_ERR_BAD_HEADER,
+        "segment '%s': message area has a bad magic 0x%08x", name, m->magic);
+  if (count < 1 || count > VZ_MAX_MESSAGE_SLOTS
+      || m->max_length != VZ_MESSAGE_MAX_LENGTH
+      || m->slot_stride != VZ_MESSAGE_SLOT_STRIDE
+      || VZ_MESSAGES_HEADER_SIZE + (uint64_t) count * VZ_MESSAGE_SLOT_STRIDE
+      > l->messages_size)
+    return vz_fail (VZ_ERR_BAD_HEADER,
+        "segment '%s': impossible message area (%u slots of %u bytes, "
+        "stride %u, in %llu bytes)", name, count, m->max_length,
+        m->slot_stride, (unsigned long long) l->messages_size);
+  l->message_slots = count;
   return VZ_OK;
 }
 

@@ -395,6 +395,80 @@ skip_value (Parser * ps, int depth)
   }
 }
 
+/* Well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF)
+ * and no NUL; the offset of the first bad byte otherwise. */
+static bool
+utf8_valid (const unsigned char *s, size_t len, size_t *bad)
+{
+  size_t i = 0;
+
+  while (i < len) {
+    unsigned char c = s[i];
+    size_t n;
+    uint32_t cp, min;
+    if (c == 0)
+      goto fail;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if ((c & 0xe0) == 0xc0)
+      n = 1, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+      n = 2, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+      n = 3, cp = c & 0x07, min = 0x10000;
+    else
+      goto fail;
+    if (len - i <= n)
+      goto fail;
+    for (size_t k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        goto fail;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      goto fail;
+    i += n + 1;
+  }
+  return true;
+fail:
+  *bad = i;
+  return false;
+}
+
+bool
+vz_json_check_object (const char *text, size_t len, char *why,
+    size_t why_size, size_t *at)
+{
+  Parser ps = {.p = text,.end = text + len };
+  size_t bad = 0;
+
+  if (!utf8_valid ((const unsigned char *) text, len, &bad)) {
+    snprintf (why, why_size, "not UTF-8 text (or a NUL byte)");
+    *at = bad;
+    return false;
+  }
+  skip_ws (&ps);
+  if (ps.p >= ps.end || *ps.p != '{') {
+    snprintf (why, why_size, "not a JSON object (it must start with '{')");
+    *at = (size_t) (ps.p - text);
+    return false;
+  }
+  if (!skip_value (&ps, 1)) {
+    snprintf (why, why_size, "%s", ps.err);
+    *at = (size_t) (ps.p - text);
+    return false;
+  }
+  skip_ws (&ps);
+  if (ps.p != ps.end) {
+    snprintf (why, why_size, "text after the object");
+    *at = (size_t) (ps.p - text);
+    return false;
+  }
+  return true;
+}
+
 typedef struct
 {
   char event[32];

@@ -44,6 +44,10 @@ typedef struct
   uint32_t lane_capacity;
   uint64_t lane_stride;
   uint64_t lanes_offset;
+  /* message area (validated; messages_offset 0 = none) */
+  uint64_t messages_offset;
+  uint64_t messages_size;
+  uint32_t message_slots;
 } VzLayout;
 
 /* The renderer's private view of the event queue (never trusted to shared
@@ -69,6 +73,16 @@ int vz_layout_from_header (const volatile VzHeader * hdr,
  * and complete the lane fields of layout. */
 int vz_layout_events_from_header (const volatile VzEventsHeader * ev,
     const char *name, VzLayout * layout);
+
+/* Validate the message area header (mapped at m, layout->messages_size
+ * bytes) and complete layout->message_slots. */
+int vz_layout_messages_from_header (const volatile VzMessagesHeader * m,
+    const char *name, VzLayout * layout);
+
+/* Is text[0..len) one JSON object (strict JSON, valid UTF-8, no NUL, at
+ * most 32 levels deep)? On false, why (a short phrase) and where. */
+bool vz_json_check_object (const char *text, size_t len, char *why,
+    size_t why_size, size_t *at);
 
 /* OFD lock on one byte of the object: held by the writer (byte 0) and by
  * each event producer (its lane's first byte) for as long as it lives. */

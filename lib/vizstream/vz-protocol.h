@@ -63,7 +63,11 @@ typedef struct
   uint64_t events_offset;
   uint64_t events_size;
   uint64_t created_unix_ns;
-  uint8_t pad0[128 - 88];
+  /* 88: the message area (renderer -> viewers); 0 = none. In space that
+   * was reserved, so v1 readers that predate it ignore it. */
+  uint64_t messages_offset;
+  uint64_t messages_size;
+  uint8_t pad0[128 - 104];
 
   /* 128: the publish word, a cache line of its own */
   uint32_t publish_count;       /* futex word, +1 per publish */
@@ -144,6 +148,38 @@ typedef struct
   char text[VZ_EVENT_TEXT_MAX]; /* 96 */
 } VzEventRecord;
 
+/* ---- message area (at messages_offset): renderer -> viewers ---- */
+
+#define VZ_MESSAGES_MAGIC 0x534d5a56u   /* "VZMS" little-endian */
+#define VZ_MESSAGES_HEADER_SIZE 64u
+#define VZ_MESSAGE_SLOT_HEADER_SIZE 64u
+#define VZ_MESSAGE_MAX_LENGTH 4096u
+#define VZ_MESSAGE_SLOT_STRIDE (VZ_MESSAGE_SLOT_HEADER_SIZE \
+    + VZ_MESSAGE_MAX_LENGTH)
+#define VZ_MAX_MESSAGE_SLOTS 64u
+#define VZ_LIBRARY_MESSAGE_SLOTS 8u
+
+typedef struct
+{
+  uint32_t magic;               /* 0 */
+  uint32_t slot_count;          /* 4: 1..64 */
+  uint32_t max_length;          /* 8: 4096 */
+  uint32_t slot_stride;         /* 12: 64 + 4096 */
+  uint64_t sent;                /* 16: number of the newest message */
+  uint8_t pad0[VZ_MESSAGES_HEADER_SIZE - 24];
+} VzMessagesHeader;
+
+typedef struct
+{
+  uint64_t seq;                 /* 0: even = stable, odd = being written */
+  uint64_t number;              /* 8: 1 for the first message */
+  uint64_t publish_ns;          /* 16: CLOCK_MONOTONIC at send */
+  uint32_t length;              /* 24: bytes of text, 1..max_length */
+  uint32_t reserved;            /* 28 */
+  uint8_t pad0[VZ_MESSAGE_SLOT_HEADER_SIZE - 32];
+  /* 64: the text, length bytes of UTF-8 JSON (no NUL) */
+} VzMessageSlot;
+
 #define VZ_CHECK_OFFSET(type, field, off) \
   _Static_assert (offsetof (type, field) == (off), #type "." #field)
 
@@ -160,6 +196,8 @@ VZ_CHECK_OFFSET (VzHeader, slots_offset, 56);
 VZ_CHECK_OFFSET (VzHeader, events_offset, 64);
 VZ_CHECK_OFFSET (VzHeader, events_size, 72);
 VZ_CHECK_OFFSET (VzHeader, created_unix_ns, 80);
+VZ_CHECK_OFFSET (VzHeader, messages_offset, 88);
+VZ_CHECK_OFFSET (VzHeader, messages_size, 96);
 VZ_CHECK_OFFSET (VzHeader, publish_count, 128);
 VZ_CHECK_OFFSET (VzHeader, latest_slot, 132);
 VZ_CHECK_OFFSET (VzHeader, frames_published, 144);
@@ -176,3 +214,7 @@ VZ_CHECK_OFFSET (VzEventRecord, button, 56);
 VZ_CHECK_OFFSET (VzEventRecord, sequence, 80);
 VZ_CHECK_OFFSET (VzEventRecord, text, 96);
 _Static_assert (sizeof (VzEventRecord) == VZ_EVENT_RECORD_SIZE, "record");
+VZ_CHECK_OFFSET (VzMessagesHeader, sent, 16);
+_Static_assert (sizeof (VzMessagesHeader) == VZ_MESSAGES_HEADER_SIZE, "msg");
+VZ_CHECK_OFFSET (VzMessageSlot, length, 24);
+_Static_assert (sizeof (VzMessageSlot) == VZ_MESSAGE_SLOT_HEADER_SIZE, "ms");

@@ -30,7 +30,16 @@ struct VzReader
   dev_t dev;
   ino_t ino;
   int interrupted;              /* atomic: vz_reader_interrupt() */
+  unsigned flags;
+  /* the message area (NULL: the segment has none) and the number of the
+   * last message read or skipped */
+  const volatile VzMessagesHeader *msgs;
+  uint64_t messages_seen;
 };
+
+/* How often a message slot found mid-write is looked at again before the
+ * message is skipped (a live writer writes one for an instant). */
+#define MESSAGE_TIGHT_RETRIES 16
 
 /* While no frame comes, how often a waiting reader checks that the writer
  * is still alive (a lock query, not a look for frames). This also bounds
@@ -119,6 +128,18 @@ vz_reader_open (const char *name, unsigned flags, VzReader ** out)
       (r->base + r->layout.events_offset), r->name + 1, &r->layout);
   if (rc != VZ_OK)
     goto fail;
+  r->flags = flags;
+  if (r->layout.messages_offset != 0) {
+    r->msgs = (const volatile VzMessagesHeader *) (r->base
+        + r->layout.messages_offset);
+    rc = vz_layout_messages_from_header (r->msgs, r->name + 1, &r->layout);
+    if (rc != VZ_OK)
+      goto fail;
+    /* Start at the newest message: the renderer's current state. */
+    r->messages_seen = VZ_LOAD_ACQ (&r->msgs->sent);
+    if (r->messages_seen > 0)
+      r->messages_seen--;
+  }
   if (flags & VZ_READER_EVENTS) {
     /* The header page writable for slot leases; the pixels stay
      * read-only whatever happens. */
@@ -252,6 +273,9 @@ vz_reader_wait (VzReader * r, uint64_t after_frame, int64_t timeout_ns)
     count = __atomic_load_n (word, __ATOMIC_SEQ_CST);
     if (VZ_LOAD_ACQ (&r->hdr->frames_published) > after_frame)
       return VZ_OK;
+    if ((r->flags & VZ_READER_MESSAGES) && r->msgs
+        && VZ_LOAD_ACQ (&r->msgs->sent) != r->messages_seen)
+      return VZ_MESSAGE_WAITING;
     if (VZ_LOAD_ACQ (&r->hdr->state) == VZ_STATE_CLOSED)
       return vz_fail (VZ_ERR_CLOSED, "the renderer of '%s' has closed it",
           r->name + 1);
@@ -274,6 +298,80 @@ vz_reader_wait (VzReader * r, uint64_t after_frame, int64_t timeout_ns)
       return rc;
     }
   }
+}
+
+/* ---- messages: renderer -> viewers ---- */
+
+int
+vz_reader_read_message (VzReader * r, char *buf, size_t size, size_t *len,
+    uint64_t * skipped)
+{
+  uint64_t sent, lost = 0;
+  char why[160];
+  size_t at;
+
+  vz_clear_error ();
+  if (r == NULL || buf == NULL || len == NULL)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT, "NULL argument");
+  if (size < VZ_MESSAGE_MAX_LENGTH + 1)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT,
+        "a message buffer needs %u bytes, not %zu", VZ_MESSAGE_MAX_LENGTH + 1,
+        size);
+  *len = 0;
+  buf[0] = '\0';
+  if (r->msgs == NULL)
+    goto out;
+  sent = VZ_LOAD_ACQ (&r->msgs->sent);
+  if (sent < r->messages_seen)  /* a writer going back: nonsense */
+    r->messages_seen = sent;
+  while (r->messages_seen < sent) {
+    uint32_t count = r->layout.message_slots;
+    uint64_t k = r->messages_seen + 1;
+    const volatile VzMessageSlot *m;
+    uint64_t s1 = 1, s2 = 0, number = 0;
+    uint32_t length = 0;
+    bool ok = false;
+
+    if (sent - r->messages_seen > count) {
+      /* overwritten before we came: the ring keeps the newest */
+      lost += sent - count - r->messages_seen;
+      r->messages_seen = sent - count;
+      continue;
+    }
+    r->messages_seen = k;
+    m = (const volatile VzMessageSlot *) ((const uint8_t *) r->msgs
+        + VZ_MESSAGES_HEADER_SIZE
+        + ((k - 1) % count) * (uint64_t) VZ_MESSAGE_SLOT_STRIDE);
+    for (int tries = 0; tries < MESSAGE_TIGHT_RETRIES && !ok; tries++) {
+      s1 = VZ_LOAD_ACQ (&m->seq);
+      if (s1 & 1)
+        continue;
+      number = m->number;
+      length = m->length;
+      if (length > VZ_MESSAGE_MAX_LENGTH)
+        length = VZ_MESSAGE_MAX_LENGTH + 1;     /* refused below */
+      else
+        memcpy (buf, (const uint8_t *) m + VZ_MESSAGE_SLOT_HEADER_SIZE,
+            length);
+      __atomic_thread_fence (__ATOMIC_ACQUIRE);
+      s2 = VZ_LOAD_RLX (&m->seq);
+      ok = s1 == s2;
+    }
+    if (!ok || number != k || length < 1 || length > VZ_MESSAGE_MAX_LENGTH
+        || !vz_json_check_object (buf, length, why, sizeof why, &at)) {
+      lost++;                   /* torn, overwritten or invalid */
+      continue;
+    }
+    buf[length] = '\0';
+    *len = length;
+    break;
+  }
+out:
+  if (skipped)
+    *skipped = lost;
+  if (*len == 0)
+    buf[0] = '\0';
+  return VZ_OK;
 }
 
 static int

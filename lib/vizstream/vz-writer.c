@@ -39,6 +39,10 @@ struct VzWriter
   uint32_t latest_slot;
   uint64_t slot_seq[VZ_MAX_SLOTS];
   uint64_t frames;
+  /* the message ring, kept privately like the slots' sequences */
+  VzMessagesHeader *msgs;
+  uint64_t messages;
+  uint64_t message_seq[VZ_MAX_MESSAGE_SLOTS];
 };
 
 /* How long a creator waits for an unlocked, unfinished object to be
@@ -256,6 +260,14 @@ vz_writer_create (const char *name, const VzWriterConfig * config,
   ev->lane_stride = w->layout.lane_stride;
   ev->magic = VZ_EVENTS_MAGIC;
 
+  w->msgs = (VzMessagesHeader *) (w->base + w->layout.messages_offset);
+  w->msgs->slot_count = w->layout.message_slots;
+  w->msgs->max_length = VZ_MESSAGE_MAX_LENGTH;
+  w->msgs->slot_stride = VZ_MESSAGE_SLOT_STRIDE;
+  w->msgs->magic = VZ_MESSAGES_MAGIC;
+  w->hdr->messages_offset = w->layout.messages_offset;
+  w->hdr->messages_size = w->layout.messages_size;
+
   VZ_STORE_REL (&w->hdr->magic, VZ_MAGIC);
 
   w->format = c.format;
@@ -459,6 +471,61 @@ vz_writer_publish_copy (VzWriter * w, const void *data, size_t src_stride,
   if (frame_number)
     *frame_number = f.frame_number;
   return VZ_OK;
+}
+
+/* ---- messages: renderer -> viewers ---- */
+
+int
+vz_writer_send_message (VzWriter * w, const char *json, size_t len)
+{
+  VzMessageSlot *m;
+  char why[160];
+  size_t at = 0;
+  uint64_t number, seq;
+  uint32_t slot;
+
+  vz_clear_error ();
+  if (w == NULL || json == NULL)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT, "NULL argument");
+  if (len == 0)
+    len = strlen (json);
+  if (len == 0)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT,
+        "a message must be a JSON object, not empty text");
+  if (len > VZ_MESSAGE_MAX_LENGTH)
+    return vz_fail (VZ_ERR_TOO_LARGE,
+        "a message of %zu bytes is larger than the %u bytes a message may "
+        "have", len, VZ_MESSAGE_MAX_LENGTH);
+  if (!vz_json_check_object (json, len, why, sizeof why, &at))
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT,
+        "a message must be one JSON object in UTF-8: %s at byte %zu", why,
+        at);
+
+  number = ++w->messages;
+  slot = (uint32_t) ((number - 1) % w->layout.message_slots);
+  m = (VzMessageSlot *) ((uint8_t *) w->msgs + VZ_MESSAGES_HEADER_SIZE
+      + (uint64_t) slot * VZ_MESSAGE_SLOT_STRIDE);
+  seq = w->message_seq[slot] += 1;
+  VZ_STORE_RLX (&m->seq, seq);  /* odd: being written */
+  __atomic_thread_fence (__ATOMIC_RELEASE);
+  m->number = number;
+  m->publish_ns = vz_monotonic_ns ();
+  m->length = (uint32_t) len;
+  memcpy ((uint8_t *) m + VZ_MESSAGE_SLOT_HEADER_SIZE, json, len);
+  VZ_STORE_REL (&m->seq, w->message_seq[slot] += 1);    /* even */
+  VZ_STORE_REL (&w->msgs->sent, number);
+
+  /* Readers sleep on the publish word: wake them as a publish does (they
+   * find no new frame and look at the messages). */
+  __atomic_add_fetch (&w->hdr->publish_count, 1, __ATOMIC_SEQ_CST);
+  vz_futex_wake_all (&w->hdr->publish_count);
+  return VZ_OK;
+}
+
+uint64_t
+vz_writer_messages_sent (const VzWriter * w)
+{
+  return w ? w->messages : 0;
 }
 
 uint64_t

@@ -32,12 +32,13 @@ through ``pkg-config vizstream``); ``VIZSTREAM_LIB`` (or the older
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import contextlib
 import ctypes
+import json
 import os
 
 import numpy as np
 
 __all__ = ["Publisher", "Event", "EventType", "event_type", "VizstreamError",
-           "SegmentInUseError", "FORMATS", "serve", "Server", "ServerError",
+           "SegmentInUseError", "MessageError", "MESSAGE_MAX", "FORMATS", "serve", "Server", "ServerError",
            "ServerNotFoundError", "PortInUseError", "RendererAbsentError", "VtkStream"]
 
 # ---- the C library ----------------------------------------------------------
@@ -176,6 +177,9 @@ _writer_cancel = _sig("vz_writer_cancel", ctypes.c_int, _W, ctypes.POINTER(_Fram
 _writer_publish_copy = _sig("vz_writer_publish_copy", ctypes.c_int, _W, ctypes.c_void_p,
                             ctypes.c_size_t, _u64, _u32, ctypes.POINTER(_u64))
 _writer_frames = _sig("vz_writer_frames_published", _u64, _W)
+_writer_send_message = _sig("vz_writer_send_message", ctypes.c_int, _W, ctypes.c_char_p,
+                            ctypes.c_size_t)
+_writer_messages_sent = _sig("vz_writer_messages_sent", _u64, _W)
 _writer_name = _sig("vz_writer_name", ctypes.c_char_p, _W)
 _writer_close = _sig("vz_writer_close", None, _W)
 _writer_poll = _sig("vz_writer_poll_events", ctypes.c_int, _W, ctypes.POINTER(_Event),
@@ -213,6 +217,14 @@ class VizstreamError(RuntimeError):
 
 class SegmentInUseError(VizstreamError):
     """The segment name belongs to a live renderer."""
+
+
+class MessageError(VizstreamError, ValueError):
+    """Publisher.send() refused a message: too large, or not a JSON object."""
+
+
+# The largest message, in bytes of JSON text (VZ_MESSAGE_MAX).
+MESSAGE_MAX = 4096
 
 
 def _check(rc, what):
@@ -427,6 +439,36 @@ class Publisher:
     @property
     def frames_published(self):
         return _writer_frames(self._writer())
+
+    # -- messages
+    def send(self, message):
+        """Send a message to every viewer's page: a dict (sent as JSON), or
+        the text of one JSON object (str or bytes), at most MESSAGE_MAX
+        bytes of UTF-8. The page shows {"progress": 0..100, "status":
+        "text"} in its overlay and hands every message to page script
+        (window.vizstream.on("message", fn)); docs/python.md "Messages".
+
+        Never blocks (the message goes into the segment's ring), so it is
+        fine from asyncio code and from any thread. A viewer that joins
+        later gets the newest message. Raises MessageError (a ValueError)
+        with the library's reason when the message is too large or not a
+        JSON object; TypeError when obj cannot be written as JSON."""
+        if isinstance(message, (bytes, bytearray, memoryview)):
+            data = bytes(message)
+        elif isinstance(message, str):
+            data = message.encode("utf-8", errors="surrogatepass")
+        else:
+            data = json.dumps(message, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False).encode("utf-8", errors="surrogatepass")
+        rc = _writer_send_message(self._writer(), data, len(data))
+        if rc < 0:
+            detail = _last_error().decode(errors="replace") or _strerror(rc).decode()
+            raise MessageError(rc, "cannot send the message: " + detail)
+
+    @property
+    def messages_sent(self):
+        """Messages sent so far."""
+        return _writer_messages_sent(self._writer())
 
     # -- frames
     def resize(self, width, height, format=None):

@@ -37,6 +37,50 @@
   };
   window.vizstream = state;
 
+  // ---- the renderer's messages (docs/server.md "Messages"): a progress
+  // bar and a status line, and page script's listeners
+  const listeners = new Map();   // name -> [fn]
+  state.message = null;          // the newest message from the renderer
+  state.messages = 0;
+  state.on = (name, fn) => {
+    if (!listeners.has(name)) listeners.set(name, []);
+    listeners.get(name).push(fn);
+    // The state so far, at once: a script that loads late misses nothing.
+    if (name === 'message' && state.message !== null) setTimeout(() => fn(state.message), 0);
+    return state;
+  };
+  state.off = (name, fn) => {
+    const l = listeners.get(name) || [];
+    if (l.includes(fn)) l.splice(l.indexOf(fn), 1);
+    return state;
+  };
+  function emit(name, value) {
+    for (const fn of (listeners.get(name) || []).slice()) {
+      try { fn(value); } catch (e) { console.error('vizstream.on(' + name + '):', e); }
+    }
+  }
+  const progressBox = document.getElementById('progress');
+  const progressBar = document.getElementById('progress-bar');
+  const statusLine = document.getElementById('status-line');
+  let progressHide = null;
+  function showMessage(data) {
+    state.message = data;
+    state.messages++;
+    if (data && typeof data === 'object' && !Array.isArray(data)) {
+      if (typeof data.status === 'string') statusLine.textContent = data.status;
+      if (typeof data.progress === 'number' && isFinite(data.progress)) {
+        const p = Math.max(0, Math.min(100, data.progress));
+        progressBar.value = p;
+        progressBar.hidden = false;
+        clearTimeout(progressHide);
+        // Done: the bar goes a moment later, the status line stays.
+        if (p >= 100) progressHide = setTimeout(() => { progressBar.hidden = true; }, 1500);
+      }
+      progressBox.hidden = progressBar.hidden && !statusLine.textContent;
+    }
+    emit('message', data);
+  }
+
   let ws = null, pc = null, input = null, status = null;
   let decoder = null, needKey = true, iceTimer = null;
   const sent = new Map();   // ws frame timestamp -> { frame, publish_ms }
@@ -196,6 +240,9 @@
         if (m.state === 'lost' || m.state === 'absent' || m.state === 'error')
           say('the renderer is gone; waiting for it to come back…');
         else if (state.connected) say('');
+        break;
+      case 'message':
+        showMessage(m.data);
         break;
       case 'pong': {
         const now = performance.timeOrigin + performance.now();
