@@ -54,7 +54,7 @@
     if (l.includes(fn)) l.splice(l.indexOf(fn), 1);
     return state;
   };
-  function emit(name, value) {
+  function notify(name, value) {
     for (const fn of (listeners.get(name) || []).slice()) {
       try { fn(value); } catch (e) { console.error('vizstream.on(' + name + '):', e); }
     }
@@ -78,7 +78,7 @@
       }
       progressBox.hidden = progressBar.hidden && !statusLine.textContent;
     }
-    emit('message', data);
+    notify('message', data);
   }
 
   let ws = null, pc = null, input = null, status = null;

@@ -8,6 +8,7 @@ Runs in the network namespace of test_browser.py."""
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import os
 import shutil
+import signal
 import sys
 import time
 import unittest
@@ -22,6 +23,13 @@ RENDERER = os.path.join(HERE, "msg_renderer.py")
 class MessagesBrowserTest(BrowserTestCase):
     start_demo = False
 
+    @staticmethod
+    def end_group(pgid):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def test_progress_then_frames_and_state_to_page_script(self):
         if shutil.which("xvfb-run") is None:
             self.skipTest("xvfb-run not installed")
@@ -30,8 +38,12 @@ class MessagesBrowserTest(BrowserTestCase):
         self.browser.js("a", "window.__msgs = []; window.vizstream.on('message', "
                         "m => window.__msgs.push(m)); true")
         t0 = time.monotonic()
-        self.procs.start(["xvfb-run", "-a", "-s", "-screen 0 640x480x24 -nolisten tcp",
-                          "/usr/bin/python3", RENDERER, self.segment])
+        # xvfb-run leaves Xvfb and the renderer behind when it is stopped:
+        # they run in a group of their own, ended whole.
+        renderer = self.procs.start(
+            ["xvfb-run", "-a", "-s", "-screen 0 640x480x24 -nolisten tcp",
+             "/usr/bin/python3", RENDERER, self.segment], start_new_session=True)
+        self.addCleanup(self.end_group, renderer.pid)
         seen = []
         end = time.monotonic() + 60
         while time.monotonic() < end:
@@ -56,8 +68,6 @@ class MessagesBrowserTest(BrowserTestCase):
             "a", "window.vizstream.framesShown") > 5, 30)
         print("frames shown %.2f s after the renderer started" % (time.monotonic() - t0))
         # the page script got the application state
-        print("page script got: %s; server: %s" % (
-            self.browser.js("a", "[window.__msgs, window.vizstream.messages, typeof window.vizstream.on, window.vizstream.message]"), self.status().get("messages")))
         msgs = self.wait("the state in page script", lambda: [
             m for m in self.browser.js("a", "window.__msgs") if "state" in m], 10)
         self.assertEqual(msgs[-1], {"status": "ready",
