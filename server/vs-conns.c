@@ -20,11 +20,13 @@
  *   when its socket is closed (g_socket_is_closed), which is looked at
  *   after each answer, when an address is at its cap, and every few
  *   seconds for connections taken from soup.
- * Ending one: while soup reads a request, shutdown(2): soup reads the end
- * and closes the connection itself, TLS or not. An idle one is taken from
- * soup through its last message and closed, or, when soup has already
- * read its end, closed under soup (which keeps that dead connection's
- * objects, without a descriptor, until it stops).
+ * Ending one: one over the cap is closed in "request-started", before
+ * soup's first read, which fails: soup lets go at once. One that soup
+ * reads a request from is shut down (shutdown(2)): soup reads the end and
+ * closes it itself, TLS or not. An idle one is taken from soup through
+ * its last message and closed, or, when soup has already read its end,
+ * closed under soup (which keeps that dead connection's objects, without
+ * a descriptor, until it stops).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
