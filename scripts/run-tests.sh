@@ -48,7 +48,7 @@ echo "== vizstream-server under ASan + UBSan ($asan) =="
 # tests/sanitizers/lsan-server.supp.
 san_logs=$(mktemp -d)
 san_test() {
-  VZ_SERVER_BUILD=$(cd "$asan" && pwd) \
+  VZ_SERVER_BUILD=$(cd "$asan" && pwd) VZ_TEST_TIME_SCALE=5 \
   ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:log_path=$san_logs/asan \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$san_logs/ubsan \
   LSAN_OPTIONS=suppressions=$top/tests/sanitizers/lsan-server.supp:print_suppressions=0 \

@@ -7,6 +7,7 @@
 #endif
 
 #include "vs-http.h"
+#include "vs-conns.h"
 #include "vs-janus.h"
 #include "vs-roles.h"
 
@@ -18,6 +19,7 @@ struct _VsHttp
   VsMjpeg *mjpeg;
   VsHttpHooks hooks;
   SoupServer *soup;
+  VsConns *conns;               /* timeouts, the per-address cap */
   gchar *url;
   guint64 rejected;
 };
@@ -324,6 +326,7 @@ vs_http_new (const VsConfig * cfg, VsMjpeg * mjpeg,
   http->mjpeg = mjpeg;
   http->hooks = *hooks;
   http->soup = soup_server_new ("server-header", "vizstream-server", NULL);
+  http->conns = vs_conns_new (http->soup, cfg);
   soup_server_add_early_handler (http->soup, "/ws", ws_early_cb, http, NULL);
   soup_server_add_websocket_handler (http->soup, "/ws", NULL, NULL, ws_cb,
       http, NULL);
@@ -332,6 +335,7 @@ vs_http_new (const VsConfig * cfg, VsMjpeg * mjpeg,
     vs_http_free (http);
     return NULL;
   }
+  vs_conns_listening (http->conns);
   return http;
 }
 
@@ -340,6 +344,7 @@ vs_http_free (VsHttp * http)
 {
   if (!http)
     return;
+  vs_conns_free (http->conns);
   soup_server_disconnect (http->soup);
   g_object_unref (http->soup);
   g_free (http->url);
