@@ -43,6 +43,7 @@ typedef struct
   gchar *json;                  /* the event without its closing brace */
 } RecEvent;
 
+/* One file and its input; main loop, but bytes. */
 typedef struct
 {
   VsRecord *rec;
@@ -60,11 +61,12 @@ typedef struct
 
 struct _VsRecord
 {
+  /* set at the start */
   VsMedia *media;
   const VsConfig *cfg;
   guint mask;                   /* the input policy */
   gchar *stamp;                 /* the start, in every file's name */
-  GSource *wake;
+  GSource *wake;                /* made ready from any thread */
   /* main loop */
   GstElement *bin, *queue, *appsink;    /* the leg; NULL once stopped */
   VsLeg leg;
@@ -269,8 +271,9 @@ writer_open (VsRecord * rec, GstCaps * caps, GstClockTime start,
   w->events_fd = open (w->events_path, O_WRONLY | O_CREAT | O_EXCL |
       O_CLOEXEC, 0600);
   if (w->events_fd < 0) {
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-        "cannot create %s: %s", w->events_path, g_strerror (errno));
+    gint e = errno;
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e),
+        "cannot create %s: %s", w->events_path, g_strerror (e));
     writer_free (w);
     return NULL;
   }
