@@ -38,6 +38,27 @@ vs_config_parse_kbps (const gchar * s, guint * out)
   return TRUE;
 }
 
+gboolean
+vs_config_parse_bytes (const gchar * s, guint64 * out)
+{
+  gchar *end;
+  guint64 v = g_ascii_strtoull (s, &end, 10);
+  guint shift = 0;
+
+  if (end == s || !g_ascii_isdigit (*s))
+    return FALSE;
+  if (*end && strchr ("kK", *end))
+    shift = 10, end++;
+  else if (*end && strchr ("mM", *end))
+    shift = 20, end++;
+  else if (*end && strchr ("gG", *end))
+    shift = 30, end++;
+  if (*end != '\0' || v == 0 || v > (G_GUINT64_CONSTANT (1) << 50) >> shift)
+    return FALSE;
+  *out = v << shift;
+  return TRUE;
+}
+
 static gboolean
 bad (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -166,10 +187,10 @@ typedef struct
 {
   gchar *codec, *bitrate, *control, *max_size, *rtmp_bitrate;
   gchar *token, *token_file, *status_token_file, *turn_secret_file,
-      *udp_ports;
+      *udp_ports, *record_max_size;
   gint port, max_fps, max_viewers, max_message, timeout, rtmp_key,
       mjpeg_quality, mjpeg_fps, max_input_rate, turn_ttl, request_timeout,
-      idle_timeout, max_per_address;
+      idle_timeout, max_per_address, record_max_seconds;
   gboolean no_adapt, version;
 } RawOptions;
 
@@ -188,6 +209,7 @@ raw_clear (RawOptions * o)
   g_free (o->status_token_file);
   g_free (o->turn_secret_file);
   g_free (o->udp_ports);
+  g_free (o->record_max_size);
 }
 
 static gboolean
@@ -215,6 +237,35 @@ has_scheme (gchar ** list, const gchar * a, const gchar * b, gchar ** which)
       *which = *u;
       return FALSE;
     }
+  return TRUE;
+}
+
+/* The recordings' directory must take a file now: said at the start, not
+ * when the first frame comes. A file made and removed tells what the
+ * permission bits do not (root, a read-only mount). */
+static gboolean
+check_record_dir (const gchar * dir, GError ** error)
+{
+  gchar *probe;
+  gint fd, e;
+
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+    return bad (error, "--record wants a directory this user can write "
+        "into: '%s' does not exist", dir);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return bad (error, "--record wants a directory this user can write "
+        "into: '%s' is not a directory", dir);
+  probe = g_build_filename (dir, ".vizstream-record-XXXXXX", NULL);
+  fd = g_mkstemp (probe);
+  e = errno;
+  if (fd >= 0) {
+    close (fd);
+    unlink (probe);
+  }
+  g_free (probe);
+  if (fd < 0)
+    return bad (error, "--record wants a directory this user can write "
+        "into: cannot write into '%s': %s", dir, g_strerror (e));
   return TRUE;
 }
 
@@ -364,6 +415,22 @@ validate (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
   if (cfg->janus_mountpoint < 0 || cfg->janus_mountpoint > G_MAXINT32)
     return bad (error, "--janus-mountpoint wants 1..2147483647");
   cfg->janus_mountpoint = MAX (cfg->janus_mountpoint, 1);
+  if (!cfg->record_dir && (o->record_max_size
+          || o->record_max_seconds != G_MININT))
+    return bad (error, "--record-max-size and --record-max-seconds go with "
+        "--record DIR");
+  cfg->record_max_bytes = G_GUINT64_CONSTANT (1) << 30;
+  if (o->record_max_size && (!vs_config_parse_bytes (o->record_max_size,
+              &cfg->record_max_bytes) || cfg->record_max_bytes < 1 << 20))
+    return bad (error, "--record-max-size wants bytes from 1M, e.g. 500M or "
+        "2G, not '%s'", o->record_max_size);
+  if (o->record_max_seconds == G_MININT)
+    o->record_max_seconds = 3600;
+  if (o->record_max_seconds < 1 || o->record_max_seconds > 7 * 86400)
+    return bad (error, "--record-max-seconds wants 1..604800");
+  cfg->record_max_seconds = o->record_max_seconds;
+  if (cfg->record_dir && !check_record_dir (cfg->record_dir, error))
+    return FALSE;
   if (o->max_input_rate < 1 || o->max_input_rate > 100000)
     return bad (error, "--max-input-rate wants 1..100000");
   cfg->max_input_rate = o->max_input_rate;
@@ -396,7 +463,7 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
     .port = 8080,.max_fps = 30,.max_viewers = 16,.max_message = 65536,
     .timeout = 20,.rtmp_key = 2,.mjpeg_quality = 80,.mjpeg_fps = 15,
     .max_input_rate = 250,.turn_ttl = 86400,.request_timeout = 10,
-    .idle_timeout = 60,.max_per_address = 64,
+    .idle_timeout = 60,.max_per_address = 64,.record_max_seconds = G_MININT,
   };
   const GOptionEntry entries[] = {
     {"segment", 's', 0, G_OPTION_ARG_STRING, &cfg->segment,
@@ -487,6 +554,14 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
           "(repeatable: each page picks one)", "URL"},
     {"janus-mountpoint", 0, 0, G_OPTION_ARG_INT64, &cfg->janus_mountpoint,
         "The Streaming mountpoint /watch plays (default 1)", "ID"},
+    {"record", 0, 0, G_OPTION_ARG_FILENAME, &cfg->record_dir,
+        "Record the main encode into DIR (Matroska, no re-encoding) with the "
+          "controlling viewers' input beside it (JSON lines)", "DIR"},
+    {"record-max-size", 0, 0, G_OPTION_ARG_STRING, &o.record_max_size,
+        "A new recording file past this size (e.g. 500M, 2G; default 1G)",
+        "SIZE"},
+    {"record-max-seconds", 0, 0, G_OPTION_ARG_INT, &o.record_max_seconds,
+        "A new recording file past this length (default 3600)", "S"},
     {"rtmp-bitrate", 0, 0, G_OPTION_ARG_STRING, &o.rtmp_bitrate,
         "RTMP bitrate, kbit/s (default 2500)", "RATE"},
     {"rtmp-key-interval", 0, 0, G_OPTION_ARG_INT, &o.rtmp_key,
@@ -553,5 +628,6 @@ vs_config_clear (VsConfig * cfg)
   g_strfreev (cfg->rtmp);
   g_strfreev (cfg->janus_rtp);
   g_strfreev (cfg->janus_url);
+  g_free (cfg->record_dir);
   memset (cfg, 0, sizeof *cfg);
 }

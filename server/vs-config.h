@@ -69,6 +69,10 @@ typedef struct
   gchar **janus_rtp;            /* --janus-rtp HOST:PORT, RTCP on PORT+1 */
   gchar **janus_url;            /* Janus APIs as /watch's browsers reach them */
   gint64 janus_mountpoint;      /* the Streaming mountpoint /watch plays */
+  /* Recording (docs/broadcast.md). */
+  gchar *record_dir;            /* --record: NULL = off */
+  guint64 record_max_bytes;     /* --record-max-size: a new file past it */
+  guint record_max_seconds;     /* --record-max-seconds: likewise */
 } VsConfig;
 
 typedef enum
@@ -103,5 +107,7 @@ gboolean vs_config_read_secret (const gchar * path, const gchar * what,
 
 /* "2000", "800k", "4M" -> kbit/s (1..100000). */
 gboolean vs_config_parse_kbps (const gchar * s, guint * out);
+/* "1048576", "500M", "2G" (K, M, G: powers of 1024) -> bytes. */
+gboolean vs_config_parse_bytes (const gchar * s, guint64 * out);
 
 G_END_DECLS

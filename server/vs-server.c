@@ -2,7 +2,8 @@
  * order (docs/architecture.md), holds the viewers and who controls, and
  * answers what they report:
  *
- *   config -> media core -> encodes -> RTMP, Janus, MJPEG -> HTTP -> viewers
+ *   config -> media core -> encodes -> RTMP, Janus, recording, MJPEG -> HTTP
+ *     -> viewers
  *
  * Everything runs on the main loop.
  *
@@ -16,6 +17,7 @@
 #include "vs-config.h"
 #include "vs-http.h"
 #include "vs-janus.h"
+#include "vs-record.h"
 #include "vs-rtmp.h"
 #include "vs-roles.h"
 #include "vs-signal.h"
@@ -34,6 +36,7 @@ typedef struct
   VsEncodes *encodes;
   VsRtmpSet *rtmp;
   VsJanusSet *janus;
+  VsRecord *record;             /* NULL without --record */
   VsMjpeg *mjpeg;
   VsHttp *http;
   VsViewerContext ctx;
@@ -116,6 +119,14 @@ viewer_closed (VsViewer * viewer, gpointer data)
   server->viewers = g_list_delete_link (server->viewers, l);
   assign_roles (server);
   vs_viewer_unref (viewer);
+}
+
+static void
+viewer_input (VsViewer * viewer, const gchar * text, gsize len,
+    gpointer data)
+{
+  VsServer *server = data;
+  vs_record_input (server->record, viewer->id, text, len);
 }
 
 /* ---- media news ---- */
@@ -233,6 +244,7 @@ status (JsonBuilder * b, gpointer data)
   vs_encodes_describe (server->encodes, b);
   vs_rtmp_describe (server->rtmp, b);
   vs_janus_describe (server->janus, b);
+  vs_record_describe (server->record, b);
   vs_mjpeg_describe (server->mjpeg, b);
   json_builder_set_member_name (b, "viewers");
   json_builder_begin_array (b);
@@ -278,6 +290,7 @@ tick_cb (gpointer data)
   if (server->cfg.quiet) {
     vs_rtmp_tick (server->rtmp, NULL);
     vs_janus_tick (server->janus, NULL);
+    vs_record_tick (server->record, NULL);
     return G_SOURCE_CONTINUE;
   }
   for (GList * l = server->viewers; l; l = l->next) {
@@ -287,6 +300,7 @@ tick_cb (gpointer data)
   line = g_string_new (NULL);
   vs_rtmp_tick (server->rtmp, line);
   vs_janus_tick (server->janus, line);
+  vs_record_tick (server->record, line);
   vs_mjpeg_tick (server->mjpeg, line);
   /* On a terminal one line kept up to date; in a log a line every 10 s. */
   if (server->tty || server->ticks % 10 == 0)
@@ -324,6 +338,8 @@ server_start (VsServer * server, GError ** error)
       || !(server->rtmp = vs_rtmp_new (server->media, cfg, error))
       || !(server->janus = vs_janus_new (server->media, server->encodes,
               cfg))
+      || (cfg->record_dir && !(server->record = vs_record_new (server->media,
+                  server->encodes, cfg, error)))
       || !vs_media_start (server->media, error))
     return FALSE;
   server->ctx.cfg = cfg;
@@ -331,6 +347,7 @@ server_start (VsServer * server, GError ** error)
   server->ctx.encodes = server->encodes;
   server->ctx.hooks.joined = viewer_joined;
   server->ctx.hooks.closed = viewer_closed;
+  server->ctx.hooks.input = viewer_input;
   server->ctx.hooks.data = server;
   return (server->http = vs_http_new (cfg, server->mjpeg, &hh, error)) != NULL;
 }
@@ -343,6 +360,7 @@ server_stop (VsServer * server)
   g_clear_pointer (&server->http, vs_http_free);
   g_clear_pointer (&server->rtmp, vs_rtmp_free);
   g_clear_pointer (&server->janus, vs_janus_free);
+  g_clear_pointer (&server->record, vs_record_free);
   g_clear_pointer (&server->mjpeg, vs_mjpeg_free);
   /* The encodes' elements are the pipeline's. */
   g_clear_pointer (&server->media, vs_media_free);

@@ -204,6 +204,8 @@ on_input (VsViewer * viewer, const gchar * text, gsize len)
       GST_INFO ("viewer %u input: %s", viewer->id, err->message);
       g_error_free (err);
     }
+  } else if (viewer->ctx->hooks.input) {
+    viewer->ctx->hooks.input (viewer, text, len, viewer->ctx->hooks.data);
   }
 }
 

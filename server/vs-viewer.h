@@ -26,6 +26,10 @@ typedef struct
   void (*joined) (VsViewer * viewer, gpointer data);
   /* It is gone (main loop): drop it from the list, assign roles again. */
   void (*closed) (VsViewer * viewer, gpointer data);
+  /* Input it sent as the controlling viewer, handed to the renderer (main
+   * loop): for the recording. May be NULL. */
+  void (*input) (VsViewer * viewer, const gchar * text, gsize len,
+      gpointer data);
   gpointer data;
 } VsViewerHooks;
 

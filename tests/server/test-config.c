@@ -269,6 +269,47 @@ test_origin (void)
           "127.0.0.1"));
 }
 
+/* --record: defaults, sizes, the directory checked at the start. */
+static void
+test_record (void)
+{
+  gchar *dir = g_dir_make_tmp ("vs-record-XXXXXX", NULL);
+  gchar *file = g_build_filename (dir, "plain", NULL);
+  VsConfig cfg;
+  gchar *why;
+  guint64 b;
+
+  g_assert_cmpint (parse (&cfg, &why, "-s", "s", "--record", dir, NULL), ==,
+      VS_CONFIG_RUN);
+  g_assert_cmpuint (cfg.record_max_bytes, ==, G_GUINT64_CONSTANT (1) << 30);
+  g_assert_cmpuint (cfg.record_max_seconds, ==, 3600);
+  vs_config_clear (&cfg);
+  g_assert_cmpint (parse (&cfg, &why, "-s", "s", "--record", dir,
+          "--record-max-size", "500M", "--record-max-seconds", "60", NULL), ==,
+      VS_CONFIG_RUN);
+  g_assert_cmpuint (cfg.record_max_bytes, ==, 500 << 20);
+  g_assert_cmpuint (cfg.record_max_seconds, ==, 60);
+  vs_config_clear (&cfg);
+  g_assert_true (vs_config_parse_bytes ("2G", &b) && b == 2u << 30);
+  g_assert_true (vs_config_parse_bytes ("1048576", &b) && b == 1 << 20);
+  g_assert_false (vs_config_parse_bytes ("1.5G", &b));
+  g_assert_false (vs_config_parse_bytes ("-1M", &b));
+  g_assert_false (vs_config_parse_bytes ("0", &b));
+  g_assert_false (vs_config_parse_bytes ("99999999999G", &b));
+  g_assert_true (g_file_set_contents (file, "", 0, NULL));
+  bad ("does not exist", "-s", "s", "--record", "/nonexistent/rec", NULL);
+  bad ("is not a directory", "-s", "s", "--record", file, NULL);
+  bad ("--record-max-size wants", "-s", "s", "--record", dir,
+      "--record-max-size", "100k", NULL);
+  bad ("--record-max-seconds wants", "-s", "s", "--record", dir,
+      "--record-max-seconds", "-5", NULL);
+  bad ("go with --record", "-s", "s", "--record-max-size", "1G", NULL);
+  g_unlink (file);
+  g_rmdir (dir);
+  g_free (file);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -281,5 +322,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/secrets", test_secrets);
   g_test_add_func ("/config/redact", test_redact);
   g_test_add_func ("/config/origin", test_origin);
+  g_test_add_func ("/config/record", test_record);
   return g_test_run ();
 }
