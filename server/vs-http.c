@@ -181,7 +181,8 @@ serve_page (SoupServerMessage * msg, const gchar * path)
   if (g_str_equal (path, "/") || g_str_equal (path, "/index.html")) {
     path = "/index.html";
     type = "text/html; charset=utf-8";
-  } else if (g_str_equal (path, "/vizstream.js")) {
+  } else if (g_str_equal (path, "/vizstream.js")
+      || g_str_equal (path, "/token.js")) {
     type = "text/javascript; charset=utf-8";
   } else if (g_str_equal (path, "/vizstream.css")) {
     type = "text/css; charset=utf-8";

@@ -181,7 +181,9 @@ class VtkStream:
         render loop (VTK is not thread-safe). render=False keeps the
         interactor from rendering while it handles them (run() renders
         once after)."""
-        events = self.publisher.poll_events()
+        return self._apply_events(self.publisher.poll_events(), render)
+
+    def _apply_events(self, events, render):
         iren = self.interactor
         enabled = iren.GetEnableRender() if (iren is not None and not render) else None
         if enabled:
@@ -427,21 +429,8 @@ class VtkStream:
         them); a cell that changes the scene calls stream.render(). fps=None
         renders on viewers' events only (no polling); fps=N paces renders
         as run() does. Returns how many renders were made."""
-        iren = self.interactor
-
         def render(events):
-            enabled = iren.GetEnableRender() if iren is not None else None
-            if enabled:
-                iren.EnableRenderOff()      # one render after them all
-            try:
-                for ev in events:
-                    try:
-                        self.apply(ev)
-                    except Exception:
-                        self._failed("applying a %s event" % ev.type)
-            finally:
-                if enabled:
-                    iren.EnableRenderOn()
+            self._apply_events(events, render=False)   # one render after them all
             self.render()
 
         return self.publisher.arun(render, fps=fps, frames=frames)

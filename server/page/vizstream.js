@@ -17,7 +17,7 @@
 
 (function () {
   const params = new URLSearchParams(location.search);
-  const token = takeToken();
+  const token = window.vizstreamTakeToken();   // token.js
   const video = document.getElementById('video');
   const canvas = document.getElementById('canvas');
   const img = document.getElementById('img');
@@ -122,20 +122,6 @@
 
   function send(obj) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
-  }
-
-  // The token, read once and gone from the address bar (history, bookmarks,
-  // a screenshot of the page); a reload asks for it again.
-  function takeToken() {
-    const hash = new URLSearchParams(location.hash.slice(1));
-    const t = hash.get('token') || params.get('token');
-    if (!hash.has('token') && !params.has('token')) return null;
-    const url = new URL(location.href);
-    url.searchParams.delete('token');
-    hash.delete('token');
-    url.hash = hash.toString();
-    history.replaceState(history.state, '', url.href);
-    return t || null;
   }
 
   // ---- connection, and reconnection after a server restart or a failure

@@ -15,7 +15,7 @@
 
 (function () {
   const params = new URLSearchParams(location.search);
-  const token = takeToken();
+  const token = window.vizstreamTakeToken();   // token.js
   const video = document.getElementById('video');
   const message = document.getElementById('message');
   const overlay = document.getElementById('overlay');
@@ -36,19 +36,6 @@
 
   function say(text) { message.textContent = text || ''; }
 
-  // The token, read once and gone from the address bar, as on the direct
-  // page; only the link to that page carries it (in its fragment).
-  function takeToken() {
-    const hash = new URLSearchParams(location.hash.slice(1));
-    const t = hash.get('token') || params.get('token');
-    if (!hash.has('token') && !params.has('token')) return null;
-    const url = new URL(location.href);
-    url.searchParams.delete('token');
-    hash.delete('token');
-    url.hash = hash.toString();
-    history.replaceState(history.state, '', url.href);
-    return t || null;
-  }
   if (token) {
     link.href = './#token=' + encodeURIComponent(token);
     link.textContent = 'take control';
