@@ -192,6 +192,10 @@ class TlsTest(BrowserTestCase):
                 "--ice-address", here, "--tls-cert", self.cert, "--tls-key",
                 self.key)
             self.assertTrue(self.url.startswith("https://%s:" % here), self.url)
+            # Chromium notices the new link and re-reads its network a
+            # moment later (ERR_NETWORK_CHANGED, or ICE gathered before it):
+            # let that pass before the page opens.
+            time.sleep(2)
             self.open("a")
             self.assertEqual(self.browser.js(
                 "a", "[location.protocol, isSecureContext]"), ["https:", True])
