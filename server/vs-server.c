@@ -60,6 +60,8 @@ void
 vs_server_set_run_empty (VsServer * server, gboolean run_empty)
 {
   server->run_empty = run_empty;
+  /* Streams made on demand: each log line says whose it is. */
+  server->cfg.log_stream_name |= run_empty;
 }
 
 gboolean
@@ -90,7 +92,7 @@ vs_server_add_stream (VsServer * server, const VsStreamSpec * spec,
   server->order = g_list_append (server->order, stream);
   vs_stream_route (stream, &route);
   vs_http_add_route (server->http, vs_stream_name (stream), &route);
-  if (server->order->next)
+  if (server->cfg.log_stream_name)
     vs_log (&server->cfg, "stream %s added (segment '%s')", spec->name,
         spec->segment ? spec->segment : "-");
   return TRUE;

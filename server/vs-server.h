@@ -41,7 +41,8 @@ guint vs_server_n_streams (VsServer * server);
 /* When a stream fails (its pipeline, outside every viewer) it is removed
  * and its pages told; when the last one is gone the server stops with
  * status 1, unless told here that it may run without streams (a server
- * that makes streams on demand). */
+ * that makes streams on demand). Also names the stream in every log line
+ * of the streams added after it. */
 void vs_server_set_run_empty (VsServer * server, gboolean run_empty);
 
 G_END_DECLS
