@@ -17,6 +17,9 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+static gboolean bad (GError ** error, const gchar * format, ...)
+    G_GNUC_PRINTF (2, 3);
+
 #define VS_CONFIG_ERROR (vs_config_error_quark ())
 static GQuark vs_config_error_quark (void);
 G_DEFINE_QUARK (vs-config-error-quark, vs_config_error);
@@ -58,9 +61,6 @@ vs_config_parse_bytes (const gchar * s, guint64 * out)
   *out = v << shift;
   return TRUE;
 }
-
-static gboolean
-bad (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 
 gboolean
 vs_config_read_secret (const gchar * path, const gchar * what, gchar ** out,
@@ -150,8 +150,67 @@ vs_log (const VsConfig * cfg, const gchar * format, ...)
   for (gchar * c = m; *c; c++)
     if ((guchar) * c < 0x20)
       *c = ' ';
-  g_printerr ("%svizstream-server: %s\n", cfg->log_tty ? "\n" : "", m);
+  g_printerr ("%svizstream-server: %s%s%s\n", cfg->log_tty ? "\n" : "",
+      cfg->log_stream_name && cfg->stream_name ? cfg->stream_name : "",
+      cfg->log_stream_name && cfg->stream_name ? ": " : "", m);
   g_free (m);
+}
+
+gboolean
+vs_config_stream_name_ok (const gchar * name)
+{
+  gsize n = name ? strlen (name) : 0;
+
+  if (n < 1 || n > 64)
+    return FALSE;
+  for (const gchar * c = name; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '_' && *c != '-')
+      return FALSE;
+  return TRUE;
+}
+
+void
+vs_config_stream_clear (VsConfigStream * s)
+{
+  g_free (s->name);
+  g_free (s->segment);
+  if (s->token)
+    explicit_bzero (s->token, strlen (s->token));
+  g_free (s->token);
+  memset (s, 0, sizeof *s);
+}
+
+gboolean
+vs_config_parse_stream (const gchar * spec, VsConfigStream * out,
+    GError ** error)
+{
+  gchar **parts = g_strsplit (spec, ",", -1);
+  const gchar *eq = strchr (parts[0], '=');
+  gboolean ok = TRUE;
+
+  memset (out, 0, sizeof *out);
+  out->segment = g_strdup (eq ? eq + 1 : parts[0]);
+  out->name = eq ? g_strndup (parts[0], eq - parts[0]) :
+      g_strdup (parts[0]);
+  if (!*out->segment || strchr (out->segment, '/'))
+    ok = bad (error, "--segment '%s': the segment wants 1 to 255 "
+        "characters without '/'", spec);
+  else if (!vs_config_stream_name_ok (out->name))
+    ok = bad (error, eq ? "--segment '%s': a stream's name wants 1 to 64 of "
+        "A-Z a-z 0-9 _ -" : "--segment '%s': the segment's name is no "
+        "stream name (1 to 64 of A-Z a-z 0-9 _ -): give one, --segment "
+        "NAME=SEGMENT", spec);
+  for (gchar ** p = parts + 1; ok && *p; p++) {
+    if (g_str_has_prefix (*p, "token-file=") && !out->token)
+      ok = vs_config_read_secret (*p + 11, "token", &out->token, error);
+    else
+      ok = bad (error, "--segment '%s': unknown or repeated '%s' (it takes "
+          "[NAME=]SEGMENT[,token-file=PATH])", spec, *p);
+  }
+  g_strfreev (parts);
+  if (!ok)
+    vs_config_stream_clear (out);
+  return ok;
 }
 
 gchar *
@@ -192,6 +251,7 @@ typedef struct
       mjpeg_quality, mjpeg_fps, max_input_rate, turn_ttl, request_timeout,
       idle_timeout, max_per_address, record_max_seconds;
   gboolean no_adapt, version;
+  gchar **segments;
 } RawOptions;
 
 static void
@@ -210,10 +270,8 @@ raw_clear (RawOptions * o)
   g_free (o->turn_secret_file);
   g_free (o->udp_ports);
   g_free (o->record_max_size);
+  g_strfreev (o->segments);
 }
-
-static gboolean
-bad (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
 bad (GError ** error, const gchar * format, ...)
@@ -266,6 +324,45 @@ check_record_dir (const gchar * dir, GError ** error)
   if (fd < 0)
     return bad (error, "--record wants a directory this user can write "
         "into: cannot write into '%s': %s", dir, g_strerror (e));
+  return TRUE;
+}
+
+/* The streams: one per --segment, names unique; one named "main" for
+ * --pipeline or an embedder without --segment. What stays one per server
+ * (RTMP, Janus, recording, --pipeline, an embedder) wants one stream. */
+static gboolean
+parse_streams (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
+    GError ** error)
+{
+  guint n = o->segments ? g_strv_length (o->segments) : 0;
+
+  if (!n && !cfg->pipeline_desc && !(embed && embed->make_source))
+    return bad (error, "which renderer? --segment NAME (or --pipeline DESC); "
+        "see --help");
+  cfg->streams = g_new0 (VsConfigStream, MAX (n, 1));
+  for (guint i = 0; i < n; i++) {
+    if (!vs_config_parse_stream (o->segments[i], &cfg->streams[i], error))
+      return FALSE;
+    cfg->n_streams++;
+    for (guint j = 0; j < i; j++)
+      if (g_str_equal (cfg->streams[j].name, cfg->streams[i].name))
+        return bad (error, "two streams named '%s': give each --segment its "
+            "own name (--segment NAME=SEGMENT)", cfg->streams[i].name);
+  }
+  if (!n) {
+    cfg->streams[0].name = g_strdup ("main");
+    cfg->n_streams = 1;
+  }
+  cfg->segment = g_strdup (cfg->streams[0].segment);
+  if (n > 1) {
+    const gchar *one = cfg->pipeline_desc ? "--pipeline" :
+        embed && embed->make_source ? "an embedding program" :
+        cfg->rtmp ? "--rtmp" : cfg->janus_rtp ? "--janus-rtp" :
+        cfg->janus_url ? "--janus-url" : cfg->record_dir ? "--record" : NULL;
+    if (one)
+      return bad (error, "%s serves one stream: give one --segment with it "
+          "(docs/server.md \"Several streams\")", one);
+  }
   return TRUE;
 }
 
@@ -328,16 +425,18 @@ validate (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
     else
       return bad (error, "--control wants first, all, token or none");
   }
-  if (cfg->control == VS_CONTROL_TOKEN && !cfg->token)
-    return bad (error, "--control token needs --token");
+  if (!parse_streams (cfg, o, embed, error))
+    return FALSE;
+  if (cfg->control == VS_CONTROL_TOKEN)
+    for (guint i = 0; i < cfg->n_streams; i++)
+      if (!cfg->token && !cfg->streams[i].token)
+        return bad (error, "--control token needs --token (or a "
+            "token-file= on every --segment)");
   if (o->port < 0 || o->port > 65535 || o->max_viewers < 1
       || o->max_message < 1024 || o->timeout < 1)
     return bad (error, "--port, --max-viewers, --max-message or "
         "--negotiation-timeout out of range");
   cfg->embed = embed;
-  if (!cfg->segment && !cfg->pipeline_desc && !(embed && embed->make_source))
-    return bad (error, "which renderer? --segment NAME (or --pipeline DESC); "
-        "see --help");
   if (cfg->stun && !g_str_has_prefix (cfg->stun, "stun://"))
     return bad (error, "--stun wants stun://host:port");
   if (!has_scheme (cfg->turn, "turn://", "turns://", &which))
@@ -466,8 +565,9 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
     .idle_timeout = 60,.max_per_address = 64,.record_max_seconds = G_MININT,
   };
   const GOptionEntry entries[] = {
-    {"segment", 's', 0, G_OPTION_ARG_STRING, &cfg->segment,
-        "The renderer's shared segment (frames in, events out)", "NAME"},
+    {"segment", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.segments,
+        "The renderer's shared segment (frames in, events out); again for "
+        "another stream at /s/NAME/", "[NAME=]SEGMENT[,token-file=PATH]"},
     {"port", 'p', 0, G_OPTION_ARG_INT, &o.port,
         "HTTP port (default 8080; 0 picks a free one)", "PORT"},
     {"bind", 'b', 0, G_OPTION_ARG_STRING, &cfg->bind,
@@ -607,6 +707,9 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
 void
 vs_config_clear (VsConfig * cfg)
 {
+  for (guint i = 0; i < cfg->n_streams; i++)
+    vs_config_stream_clear (&cfg->streams[i]);
+  g_free (cfg->streams);
   g_free (cfg->segment);
   g_free (cfg->pipeline_desc);
   g_free (cfg->bind);

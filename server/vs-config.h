@@ -21,11 +21,26 @@ typedef enum
   VS_CONTROL_NONE               /* nobody: a broadcast */
 } VsControlPolicy;
 
-/* Every setting, validated; read-only once the server runs. */
+/* A stream given on the command line: --segment [NAME=]SEGMENT
+ * [,token-file=PATH] (docs/server.md "Several streams"). */
+typedef struct
+{
+  gchar *name;                  /* [A-Za-z0-9_-]{1,64}: /s/NAME/ */
+  gchar *segment;
+  gchar *token;                 /* its own token, or NULL: the server's */
+} VsConfigStream;
+
+/* Every setting, validated; read-only once the server runs. A stream runs
+ * with a copy of its server's (vs-stream.c) in which segment, token and
+ * stream_name are its own. */
 typedef struct
 {
   const VsEmbed *embed;
-  gchar *segment;
+  gchar *segment;               /* the first stream's (the only one's) */
+  VsConfigStream *streams;      /* --segment, in order */
+  guint n_streams;              /* 1 with --pipeline or an embedder */
+  const gchar *stream_name;     /* a stream's copy: its name */
+  gboolean log_stream_name;     /* a stream's copy: "NAME: " before its logs */
   gchar *pipeline_desc;         /* --pipeline: replaces shmframesrc */
   gchar *bind;
   guint port;
@@ -104,6 +119,14 @@ gchar *vs_config_redact_url (const gchar * url);
  * white space goes. */
 gboolean vs_config_read_secret (const gchar * path, const gchar * what,
     gchar ** out, GError ** error);
+
+/* A stream's name: 1 to 64 of A-Z a-z 0-9 _ - (it goes into URLs). */
+gboolean vs_config_stream_name_ok (const gchar * name);
+/* Parses one --segment value ([NAME=]SEGMENT[,token-file=PATH]) into
+ * out (cleared with vs_config_stream_clear). */
+gboolean vs_config_parse_stream (const gchar * spec, VsConfigStream * out,
+    GError ** error);
+void vs_config_stream_clear (VsConfigStream * s);
 
 /* "2000", "800k", "4M" -> kbit/s (1..100000). */
 gboolean vs_config_parse_kbps (const gchar * s, guint * out);

@@ -13,11 +13,18 @@
 
 #include <string.h>
 
+typedef struct
+{
+  gchar *name;
+  gchar *ws_path;               /* /s/NAME/ws */
+  VsHttpRoute r;
+} Route;
+
 struct _VsHttp
 {
   const VsConfig *cfg;
-  VsMjpeg *mjpeg;
-  VsHttpHooks hooks;
+  GHashTable *routes;           /* name -> Route* (owned) */
+  GList *order;                 /* Route*, in the order added */
   SoupServer *soup;
   VsConns *conns;               /* timeouts, the per-address cap */
   gchar *url;
@@ -52,8 +59,6 @@ vs_http_origin_allowed (gchar ** allowed, const gchar * origin,
   return ok;
 }
 
-/* ---- WebSocket ---- */
-
 /* "ip:port" of the client (for logs and the viewer's name). */
 static gchar *
 peer_address (SoupServerMessage * msg)
@@ -71,21 +76,68 @@ peer_address (SoupServerMessage * msg)
   return out;
 }
 
+/* ---- routes ---- */
+
+/* The route that answers at / (the only one, when it is listed). */
+static Route *
+root_route (VsHttp * http)
+{
+  Route *only = http->order && !http->order->next ? http->order->data : NULL;
+  return only && only->r.listed ? only : NULL;
+}
+
+/* The route a path names and the rest of the path ("/" and after):
+ * /s/NAME/REST, or REST at / when one route answers there. */
+static Route *
+route_of (VsHttp * http, const gchar * path, const gchar ** rest)
+{
+  const gchar *slash;
+  gchar *name;
+  Route *route;
+
+  if (!g_str_has_prefix (path, "/s/")) {
+    *rest = path;
+    return root_route (http);
+  }
+  slash = strchr (path + 3, '/');
+  if (!slash)
+    return NULL;
+  name = g_strndup (path + 3, slash - (path + 3));
+  route = g_hash_table_lookup (http->routes, name);
+  g_free (name);
+  *rest = slash;
+  return route;
+}
+
+static void
+set_text (SoupServerMessage * msg, guint status, const gchar * text)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY,
+      text, strlen (text));
+}
+
+/* ---- WebSocket ---- */
+
 static void
 ws_early_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     GHashTable * query, gpointer data)
 {
   VsHttp *http = data;
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
-  const gchar *why = NULL;
+  const gchar *why = NULL, *rest;
   guint status = 0;
+  Route *route = route_of (http, path, &rest);
 
-  if (!vs_http_origin_allowed (http->cfg->origins,
+  if (!route || !g_str_equal (rest, "/ws")) {
+    why = "no such stream (see /)\n";
+    status = 404;
+  } else if (!vs_http_origin_allowed (http->cfg->origins,
           soup_message_headers_get_one (h, "Origin"),
           soup_message_headers_get_one (h, "Host"))) {
     why = "origin not allowed (see --allow-origin)\n";
     status = 403;
-  } else if (!http->hooks.can_accept (http->hooks.data)) {
+  } else if (!route->r.can_accept (route->r.data)) {
     why = "too many viewers (see --max-viewers)\n";
     status = 503;
   }
@@ -108,9 +160,18 @@ ws_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     SoupWebsocketConnection * ws, gpointer data)
 {
   VsHttp *http = data;
-  gchar *address = peer_address (msg);
+  const gchar *rest;
+  Route *route = route_of (http, path, &rest);
+  gchar *address;
 
-  http->hooks.websocket (ws, address, http->hooks.data);
+  if (!route) {
+    /* Removed between the handshake and now. */
+    soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+        "this stream has ended");
+    return;
+  }
+  address = peer_address (msg);
+  route->r.websocket (ws, address, route->r.data);
   g_free (address);
 }
 
@@ -118,14 +179,21 @@ ws_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
 
 /* /status tells who watches and from where: with a token configured it
  * wants "Authorization: Bearer T", T the control token or the status
- * token (docs/security.md). */
+ * token (docs/security.md). A stream's own token opens its /status;
+ * the list of all wants the server's (any token anywhere closes it). */
 static gboolean
-status_allowed (VsHttp * http, SoupServerMessage * msg)
+status_allowed (VsHttp * http, SoupServerMessage * msg, Route * route)
 {
   const VsConfig *cfg = http->cfg;
   const gchar *auth;
+  gboolean any = cfg->token || cfg->status_token;
 
-  if (!cfg->token && !cfg->status_token)
+  if (route)
+    any |= route->r.cfg->token != NULL;
+  else
+    for (GList * l = http->order; l; l = l->next)
+      any |= ((Route *) l->data)->r.cfg->token != NULL;
+  if (!any)
     return TRUE;
   auth = soup_message_headers_get_one (soup_server_message_get_request_headers
       (msg), "Authorization");
@@ -135,17 +203,30 @@ status_allowed (VsHttp * http, SoupServerMessage * msg)
   while (*auth == ' ')
     auth++;
   return vs_roles_token_matches (cfg->token, auth)
-      || vs_roles_token_matches (cfg->status_token, auth);
+      || vs_roles_token_matches (cfg->status_token, auth)
+      || (route && vs_roles_token_matches (route->r.cfg->token, auth));
 }
 
 static void
-serve_status (VsHttp * http, SoupServerMessage * msg)
+route_status (Route * route, JsonBuilder * b)
+{
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, route->name);
+  route->r.status (b, route->r.data);
+}
+
+/* route: its /status; NULL: /status, every listed stream (one: as its
+ * own, the server's /status before there were several). */
+static void
+serve_status (VsHttp * http, SoupServerMessage * msg, Route * route)
 {
   JsonBuilder *b;
   JsonNode *n;
   gchar *text;
 
-  if (!status_allowed (http, msg)) {
+  if (!route)
+    route = root_route (http);
+  if (!status_allowed (http, msg, route)) {
     static const gchar why[] = "/status wants Authorization: Bearer TOKEN\n";
     soup_message_headers_replace (soup_server_message_get_response_headers
         (msg), "WWW-Authenticate", "Bearer realm=\"vizstream\"");
@@ -157,7 +238,20 @@ serve_status (VsHttp * http, SoupServerMessage * msg)
   b = json_builder_new ();
 
   json_builder_begin_object (b);
-  http->hooks.status (b, http->hooks.data);
+  if (route) {
+    route_status (route, b);
+  } else {
+    json_builder_set_member_name (b, "streams");
+    json_builder_begin_array (b);
+    for (GList * l = http->order; l; l = l->next) {
+      if (!((Route *) l->data)->r.listed)
+        continue;
+      json_builder_begin_object (b);
+      route_status (l->data, b);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+  }
   json_builder_set_member_name (b, "rejected");
   json_builder_add_int_value (b, http->rejected);
   json_builder_end_object (b);
@@ -209,6 +303,55 @@ serve_page (SoupServerMessage * msg, const gchar * path)
   g_bytes_unref (bytes);
 }
 
+/* / with several streams (or none): links to each listed one, relative
+ * so that they work under a proxy's sub-path. */
+static void
+serve_list (VsHttp * http, SoupServerMessage * msg)
+{
+  GString *out = g_string_new ("<!DOCTYPE html>\n<html lang=\"en\">\n"
+      "<head><meta charset=\"utf-8\"><title>vizstream</title>"
+      "<link rel=\"icon\" href=\"data:,\"></head>\n<body>\n"
+      "<h1>Streams</h1>\n<ul id=\"streams\">\n");
+  guint n = 0;
+
+  for (GList * l = http->order; l; l = l->next) {
+    Route *route = l->data;
+    gchar *name;
+    if (!route->r.listed)
+      continue;
+    /* Names are A-Z a-z 0-9 _ - already; escaped all the same. */
+    name = g_markup_escape_text (route->name, -1);
+    g_string_append_printf (out, "<li><a href=\"s/%s/\">%s</a></li>\n",
+        name, name);
+    g_free (name);
+    n++;
+  }
+  g_string_append_printf (out, "</ul>\n%s</body>\n</html>\n",
+      n ? "" : "<p>No stream now.</p>\n");
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Content-Security-Policy", "default-src 'none'");
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "text/html; charset=utf-8",
+      SOUP_MEMORY_TAKE, out->str, out->len);
+  g_string_free (out, FALSE);
+}
+
+/* A stream's URLs: rest is the path under /s/NAME (or / for the only
+ * one). */
+static void
+serve_route (VsHttp * http, Route * route, SoupServerMessage * msg,
+    const gchar * rest)
+{
+  if (g_str_equal (rest, "/mjpeg"))
+    vs_mjpeg_serve (route->r.mjpeg, msg);
+  else if (g_str_equal (rest, "/snapshot.jpg"))
+    vs_mjpeg_snapshot (route->r.mjpeg, msg);
+  else if (g_str_equal (rest, "/status"))
+    serve_status (http, msg, route);
+  else if (!vs_janus_serve (route->r.cfg, msg, rest))
+    serve_page (msg, rest);
+}
+
 static void
 http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
     GHashTable * query, gpointer data)
@@ -216,6 +359,8 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
   VsHttp *http = data;
   const gchar *method = soup_server_message_get_method (msg);
   SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
+  const gchar *rest;
+  Route *route;
 
   if (g_strcmp0 (method, "GET") != 0 && g_strcmp0 (method, "HEAD") != 0) {
     soup_server_message_set_status (msg, 405, NULL);
@@ -228,14 +373,27 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
    * (fixed upstream in 3.3, commit d20c6601). One request per connection
    * costs a page three TCP handshakes and leaks nothing. */
   soup_message_headers_replace (rh, "Connection", "close");
-  if (g_str_equal (path, "/mjpeg"))
-    vs_mjpeg_serve (http->mjpeg, msg);
-  else if (g_str_equal (path, "/snapshot.jpg"))
-    vs_mjpeg_snapshot (http->mjpeg, msg);
-  else if (g_str_equal (path, "/status"))
-    serve_status (http, msg);
-  else if (!vs_janus_serve (http->cfg, msg, path))
-    serve_page (msg, path);
+  route = route_of (http, path, &rest);
+  if (route) {
+    serve_route (http, route, msg, rest);
+  } else if (g_str_has_prefix (path, "/s/") && !strchr (path + 3, '/')
+      && g_hash_table_contains (http->routes, path + 3)) {
+    /* /s/NAME: the page's relative URLs want the slash. Relative, so
+     * that it holds under a proxy's sub-path. */
+    gchar *to = g_strconcat (path + 3, "/", NULL);
+    soup_message_headers_replace (rh, "Location", to);
+    g_free (to);
+    set_text (msg, 301, "moved\n");
+  } else if (g_str_has_prefix (path, "/s/")) {
+    set_text (msg, 404, "no such stream (see /)\n");
+  } else if (g_str_equal (path, "/status")) {
+    serve_status (http, msg, NULL);
+  } else if (g_str_equal (path, "/") || g_str_equal (path, "/index.html")) {
+    serve_list (http, msg);
+  } else {
+    set_text (msg, 404, http->order ? "several streams here: each at "
+        "/s/NAME/ (see /)\n" : "not found\n");
+  }
 }
 
 /* ---- life ---- */
@@ -317,15 +475,53 @@ listen_on (VsHttp * http, GError ** error)
   return TRUE;
 }
 
+static void
+route_free (Route * route)
+{
+  g_free (route->name);
+  g_free (route->ws_path);
+  g_free (route);
+}
+
+void
+vs_http_add_route (VsHttp * http, const gchar * name,
+    const VsHttpRoute * r)
+{
+  Route *route = g_new0 (Route, 1);
+
+  g_return_if_fail (!g_hash_table_contains (http->routes, name));
+  route->name = g_strdup (name);
+  route->ws_path = g_strdup_printf ("/s/%s/ws", name);
+  route->r = *r;
+  g_hash_table_insert (http->routes, route->name, route);
+  http->order = g_list_append (http->order, route);
+  soup_server_add_early_handler (http->soup, route->ws_path, ws_early_cb,
+      http, NULL);
+  soup_server_add_websocket_handler (http->soup, route->ws_path, NULL, NULL,
+      ws_cb, http, NULL);
+}
+
+void
+vs_http_remove_route (VsHttp * http, const gchar * name)
+{
+  Route *route = g_hash_table_lookup (http->routes, name);
+
+  if (!route)
+    return;
+  /* Both of its handlers, the early one too. */
+  soup_server_remove_handler (http->soup, route->ws_path);
+  http->order = g_list_remove (http->order, route);
+  g_hash_table_remove (http->routes, name);
+}
+
 VsHttp *
-vs_http_new (const VsConfig * cfg, VsMjpeg * mjpeg,
-    const VsHttpHooks * hooks, GError ** error)
+vs_http_new (const VsConfig * cfg, GError ** error)
 {
   VsHttp *http = g_new0 (VsHttp, 1);
 
   http->cfg = cfg;
-  http->mjpeg = mjpeg;
-  http->hooks = *hooks;
+  http->routes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      (GDestroyNotify) route_free);
   http->soup = soup_server_new ("server-header", "vizstream-server", NULL);
   http->conns = vs_conns_new (http->soup, cfg);
   soup_server_add_early_handler (http->soup, "/ws", ws_early_cb, http, NULL);
@@ -348,6 +544,8 @@ vs_http_free (VsHttp * http)
   vs_conns_free (http->conns);
   soup_server_disconnect (http->soup);
   g_object_unref (http->soup);
+  g_list_free (http->order);
+  g_hash_table_unref (http->routes);
   g_free (http->url);
   g_free (http);
 }

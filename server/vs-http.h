@@ -1,6 +1,8 @@
-/* vizstream-server: HTTP. The page (a GResource), /status, /mjpeg,
- * /snapshot.jpg, and /ws with its Origin check and viewer limit; a new
- * signalling connection goes up through VsHttpHooks.
+/* vizstream-server: HTTP. Each stream is a route at /s/NAME/ with the
+ * page (a GResource), /status, /mjpeg, /snapshot.jpg, and /ws with its
+ * Origin check and viewer limit; a new signalling connection goes up
+ * through its VsHttpRoute. With exactly one (listed) route, its URLs are
+ * also at /; otherwise / lists the streams and /status shows them all.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,23 +14,33 @@
 
 G_BEGIN_DECLS
 
+/* One stream's URLs (filled in by the server, the module above). */
 typedef struct
 {
+  const VsConfig *cfg;          /* the stream's: its token */
+  VsMjpeg *mjpeg;
+  gboolean listed;              /* on / and /status (else by its URL only) */
   /* May another viewer join? (--max-viewers) */
   gboolean (*can_accept) (gpointer data);
-  /* A page opened /ws (it is the server's now). */
+  /* A page opened its /ws (the connection is the stream's now). */
   void (*websocket) (SoupWebsocketConnection * ws, const gchar * address,
       gpointer data);
-  /* /status: the server's members of the object. */
+  /* its /status: the stream's members of the object. */
   void (*status) (JsonBuilder * b, gpointer data);
   gpointer data;
-} VsHttpHooks;
+} VsHttpRoute;
 
 typedef struct _VsHttp VsHttp;
 
-/* Listening on --bind:--port when it returns. */
-VsHttp *vs_http_new (const VsConfig * cfg, VsMjpeg * mjpeg,
-    const VsHttpHooks * hooks, GError ** error);
+/* Listening on --bind:--port when it returns; no routes yet. */
+VsHttp *vs_http_new (const VsConfig * cfg, GError ** error);
+/* /s/NAME/ and what it holds, answered from now on (name checked by the
+ * caller: vs_config_stream_name_ok, unique). */
+void vs_http_add_route (VsHttp * http, const gchar * name,
+    const VsHttpRoute * route);
+/* Gone from now on: its URLs answer 404. Open WebSockets are the
+ * stream's to close. */
+void vs_http_remove_route (VsHttp * http, const gchar * name);
 void vs_http_free (VsHttp * http);
 const gchar *vs_http_url (VsHttp * http);
 /* The --tls-cert and --tls-key pair for HTTPS and WSS, or NULL with an

@@ -1,9 +1,9 @@
-/* vizstream-server: the server's life. It makes the modules in their
- * order (docs/architecture.md), holds the viewers and who controls, and
- * answers what they report:
+/* vizstream-server: the server's life (vs-server.h). It holds the
+ * options, HTTP, the main loop and the streams by name, and answers what
+ * they report:
  *
- *   config -> media core -> encodes -> RTMP, Janus, recording, MJPEG -> HTTP
- *     -> viewers
+ *   config -> HTTP (routes) -> streams (vs-stream.c: media core, encodes,
+ *     RTMP, Janus, recording, MJPEG, viewers)
  *
  * Everything runs on the main loop.
  *
@@ -15,13 +15,7 @@
 
 #include "vs-embed.h"
 #include "vs-config.h"
-#include "vs-http.h"
-#include "vs-janus.h"
-#include "vs-record.h"
-#include "vs-rtmp.h"
-#include "vs-roles.h"
-#include "vs-signal.h"
-#include "vs-viewer.h"
+#include "vs-server.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -29,286 +23,192 @@
 
 #define GST_CAT_DEFAULT vs_debug
 
-typedef struct
+struct _VsServer
 {
   VsConfig cfg;
-  VsMedia *media;
-  VsEncodes *encodes;
-  VsRtmpSet *rtmp;
-  VsJanusSet *janus;
-  VsRecord *record;             /* NULL without --record */
-  VsMjpeg *mjpeg;
   VsHttp *http;
-  VsViewerContext ctx;
-  GList *viewers;               /* VsViewer*, oldest first, ref held */
-  VsViewer *leader;             /* the one the main encode follows */
-  guint next_id;
+  GHashTable *streams;          /* name -> VsStream* (owned) */
+  GList *order;                 /* VsStream*, in the order added */
+  GHashTable *failed;           /* name -> why: to remove (idle) */
+  guint failed_idle;
+  gboolean run_empty;
   GMainLoop *loop;
   guint tick_id;
   gboolean tty;
   gint exit_code;
   guint ticks;
-  /* the renderer's messages (main loop): the newest, wrapped for pages;
-   * whether it still waits for its broadcast (coalescing) */
-  gchar *message;
-  gboolean message_pending;
-  guint message_timer;
-  gint64 message_sent_us;
-  guint64 messages_in, messages_out, messages_coalesced;
-} VsServer;
+};
 
-/* Renderer messages go to pages at most this often; faster ones are
- * coalesced, the newest kept (docs/server.md "Messages"). */
-#define MESSAGE_INTERVAL_US (50 * 1000)
+/* ---- streams ---- */
 
-/* ---- to viewers ---- */
+static void stream_failed (VsStream * stream, const gchar * message,
+    gpointer data);
 
-static void
-broadcast_text (VsServer * server, const gchar * text)
+VsStream *
+vs_server_find_stream (VsServer * server, const gchar * name)
 {
-  for (GList * l = server->viewers; l; l = l->next)
-    vs_viewer_send_text (l->data, text);
+  return g_hash_table_lookup (server->streams, name);
 }
 
-/* Who controls (vs-roles.c), told to each page that joined. */
-static void
-assign_roles (VsServer * server)
+guint
+vs_server_n_streams (VsServer * server)
 {
-  guint n = g_list_length (server->viewers), i = 0;
-  VsRoleSeat *seats = g_new0 (VsRoleSeat, MAX (n, 1));
-  gint leader;
-  GList *l;
+  return g_hash_table_size (server->streams);
+}
 
-  for (l = server->viewers; l; l = l->next, i++) {
-    VsViewer *v = l->data;
-    seats[i].joined = v->joined && !v->closed;
-    seats[i].has_token = v->has_token;
-    seats[i].view_only = v->view_only;
+void
+vs_server_set_run_empty (VsServer * server, gboolean run_empty)
+{
+  server->run_empty = run_empty;
+  /* Streams made on demand: each log line says whose it is. */
+  server->cfg.log_stream_name |= run_empty;
+}
+
+gboolean
+vs_server_add_stream (VsServer * server, const VsStreamSpec * spec,
+    GError ** error)
+{
+  VsStreamHooks hooks = { stream_failed, server };
+  VsHttpRoute route;
+  VsStream *stream;
+
+  if (!vs_config_stream_name_ok (spec->name)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "a stream's name wants 1 to 64 of A-Z a-z 0-9 _ -, not '%s'",
+        spec->name ? spec->name : "");
+    return FALSE;
   }
-  leader = vs_roles_assign (server->cfg.control, server->cfg.token != NULL,
-      seats, n);
-  server->leader = NULL;
-  for (l = server->viewers, i = 0; l; l = l->next, i++) {
-    if (seats[i].joined)
-      vs_viewer_set_role (l->data, seats[i].controls);
-    if ((gint) i == leader)
-      server->leader = l->data;
+  if (g_hash_table_contains (server->streams, spec->name)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+        "there is a stream named '%s' already", spec->name);
+    return FALSE;
   }
-  g_free (seats);
+  if (!(stream = vs_stream_new (&server->cfg, spec, &hooks, error))) {
+    g_prefix_error (error, "stream '%s': ", spec->name);
+    return FALSE;
+  }
+  g_hash_table_insert (server->streams, (gpointer) vs_stream_name (stream),
+      stream);
+  server->order = g_list_append (server->order, stream);
+  vs_stream_route (stream, &route);
+  vs_http_add_route (server->http, vs_stream_name (stream), &route);
+  if (server->cfg.log_stream_name)
+    vs_log (&server->cfg, "stream %s added (segment '%s')", spec->name,
+        spec->segment ? spec->segment : "-");
+  return TRUE;
 }
 
-static void
-viewer_joined (VsViewer * viewer, gpointer data)
+gboolean
+vs_server_remove_stream (VsServer * server, const gchar * name,
+    const gchar * reason)
 {
-  VsServer *server = data;
+  VsStream *stream = g_hash_table_lookup (server->streams, name);
+  gchar *copy;
 
-  assign_roles (server);
-  /* A late joiner gets the renderer's newest message: its state now. */
-  if (server->message)
-    vs_viewer_send_text (viewer, server->message);
+  if (!stream)
+    return FALSE;
+  copy = g_strdup (name);
+  /* Its URLs first: nobody joins a stream on its way out. */
+  vs_http_remove_route (server->http, copy);
+  server->order = g_list_remove (server->order, stream);
+  g_hash_table_steal (server->streams, copy);
+  g_hash_table_remove (server->failed, copy);
+  vs_log (&server->cfg, "stream %s removed%s%s", copy, reason ? ": " : "",
+      reason ? reason : "");
+  vs_stream_free (stream, reason ? reason : "this stream has ended");
+  g_free (copy);
+  return TRUE;
 }
 
-static void
-viewer_closed (VsViewer * viewer, gpointer data)
-{
-  VsServer *server = data;
-  GList *l = g_list_find (server->viewers, viewer);
-
-  if (!l)
-    return;
-  server->viewers = g_list_delete_link (server->viewers, l);
-  assign_roles (server);
-  vs_viewer_unref (viewer);
-}
-
-static void
-viewer_input (VsViewer * viewer, const gchar * text, gsize len,
-    gpointer data)
-{
-  VsServer *server = data;
-  vs_record_input (server->record, viewer->id, text, len);
-}
-
-/* ---- media news ---- */
-
-static void
-renderer_state (const gchar * state, const gchar * why, gpointer data)
-{
-  VsServer *server = data;
-  gchar *text;
-
-  vs_log (&server->cfg, "renderer %s%s%s", state, why && *why ? ": " : "",
-      why ? why : "");
-  text = vs_signal_message ("renderer", "state", state);
-  broadcast_text (server, text);
-  g_free (text);
-}
-
+/* Failed streams go once the bus watch that told us has returned. */
 static gboolean
-message_flush (gpointer data)
+remove_failed (gpointer data)
 {
   VsServer *server = data;
+  GHashTableIter it;
+  gpointer name, why;
 
-  server->message_timer = 0;
-  if (server->message_pending) {
-    server->message_pending = FALSE;
-    server->message_sent_us = g_get_monotonic_time ();
-    server->messages_out++;
-    broadcast_text (server, server->message);
+  server->failed_idle = 0;
+  while (g_hash_table_size (server->failed)) {
+    gchar *n, *reason;
+    g_hash_table_iter_init (&it, server->failed);
+    g_hash_table_iter_next (&it, &name, &why);
+    n = g_strdup (name);
+    reason = g_strdup_printf ("the stream failed: %s", (gchar *) why);
+    g_printerr ("%svizstream-server: stream %s failed: %s\n",
+        server->tty ? "\n" : "", n, (gchar *) why);
+    g_hash_table_remove (server->failed, n);
+    vs_server_remove_stream (server, n, reason);
+    g_free (reason);
+    g_free (n);
+  }
+  if (!server->order && !server->run_empty) {
+    g_printerr ("vizstream-server: no stream left\n");
+    server->exit_code = 1;
+    g_main_loop_quit (server->loop);
   }
   return G_SOURCE_REMOVE;
 }
 
 static void
-renderer_message (const gchar * json, gpointer data)
+stream_failed (VsStream * stream, const gchar * message, gpointer data)
 {
   VsServer *server = data;
-  gint64 wait;
 
-  /* The library checked the text is one JSON object: it goes in as is. */
-  server->messages_in++;
-  if (server->message_pending)
-    server->messages_coalesced++;
-  g_free (server->message);
-  server->message = g_strdup_printf ("{\"type\":\"message\",\"data\":%s}",
-      json);
-  server->message_pending = TRUE;
-  if (server->message_timer)
+  /* The only stream of a server started with one: the server stops, as
+   * it always has (the exit status says so). */
+  if (server->cfg.n_streams == 1 && !server->run_empty) {
+    g_printerr ("%svizstream-server: %s\n", server->tty ? "\n" : "",
+        message);
+    server->exit_code = 1;
+    g_main_loop_quit (server->loop);
     return;
-  wait = server->message_sent_us + MESSAGE_INTERVAL_US
-      - g_get_monotonic_time ();
-  if (server->message_sent_us == 0 || wait <= 0)
-    message_flush (server);
-  else
-    server->message_timer = g_timeout_add ((guint) (wait / 1000) + 1,
-        message_flush, server);
-}
-
-static void
-source_size (guint width, guint height, gpointer data)
-{
-  VsServer *server = data;
-  if (server->encodes)
-    vs_encodes_source_size (server->encodes);
-}
-
-static void
-fatal (const gchar * message, gpointer data)
-{
-  VsServer *server = data;
-  g_printerr ("%svizstream-server: %s\n", server->tty ? "\n" : "", message);
-  server->exit_code = 1;
-  g_main_loop_quit (server->loop);
-}
-
-/* ---- HTTP news ---- */
-
-static gboolean
-can_accept (gpointer data)
-{
-  VsServer *server = data;
-  return g_list_length (server->viewers) < server->cfg.max_viewers;
-}
-
-static void
-websocket (SoupWebsocketConnection * ws, const gchar * address,
-    gpointer data)
-{
-  VsServer *server = data;
-  server->viewers = g_list_append (server->viewers,
-      vs_viewer_new (&server->ctx, ++server->next_id, ws, address));
-}
-
-static void
-status (JsonBuilder * b, gpointer data)
-{
-  VsServer *server = data;
-
-  json_builder_set_member_name (b, "segment");
-  json_builder_add_string_value (b, server->cfg.segment);
-  json_builder_set_member_name (b, "codec");
-  json_builder_add_string_value (b, server->cfg.codec == VS_CODEC_H264 ?
-      "h264" : "vp8");
-  json_builder_set_member_name (b, "view_only_dropped");
-  json_builder_add_int_value (b, server->ctx.view_only_dropped);
-  json_builder_set_member_name (b, "messages");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "received");
-  json_builder_add_int_value (b, server->messages_in);
-  json_builder_set_member_name (b, "broadcast");
-  json_builder_add_int_value (b, server->messages_out);
-  json_builder_set_member_name (b, "coalesced");
-  json_builder_add_int_value (b, server->messages_coalesced);
-  json_builder_end_object (b);
-  vs_media_describe (server->media, b);
-  vs_encodes_describe (server->encodes, b);
-  vs_rtmp_describe (server->rtmp, b);
-  vs_janus_describe (server->janus, b);
-  vs_record_describe (server->record, b);
-  vs_mjpeg_describe (server->mjpeg, b);
-  json_builder_set_member_name (b, "viewers");
-  json_builder_begin_array (b);
-  for (GList * l = server->viewers; l; l = l->next) {
-    json_builder_begin_object (b);
-    vs_viewer_describe (l->data, b);
-    json_builder_end_object (b);
   }
-  json_builder_end_array (b);
+  if (!g_hash_table_contains (server->failed, vs_stream_name (stream)))
+    g_hash_table_insert (server->failed, g_strdup (vs_stream_name (stream)),
+        g_strdup (message));
+  if (!server->failed_idle)
+    server->failed_idle = g_idle_add (remove_failed, server);
 }
 
 /* ---- tick ---- */
-
-/* Once a second: the controller over the WebRTC links measured now. */
-static void
-adapt (VsServer * server)
-{
-  GPtrArray *legs = g_ptr_array_new ();
-  VsLeg *leader = server->leader ? vs_viewer_leg (server->leader) : NULL;
-
-  for (GList * l = server->viewers; l; l = l->next) {
-    VsLeg *leg = vs_viewer_measure (l->data);
-    if (leg)
-      g_ptr_array_add (legs, leg);
-  }
-  if (server->cfg.adapt)
-    vs_encodes_adapt (server->encodes, (VsLeg **) legs->pdata, legs->len,
-        leader, server->leader != NULL);
-  g_ptr_array_unref (legs);
-}
 
 static gboolean
 tick_cb (gpointer data)
 {
   VsServer *server = data;
-  gdouble fps = 0, kbps = 0;
-  guint target = 0, controlling = 0, n = 0;
-  GString *line;
+  GString *line = server->cfg.quiet ? NULL : g_string_new (NULL);
+  GString *each = g_string_new (NULL);
+  VsStreamTick sum = { 0 }, t;
+  guint n = 0;
 
-  adapt (server);
-  vs_encodes_tick (server->encodes, &fps, &kbps, &target);
   server->ticks++;
-  if (server->cfg.quiet) {
-    vs_rtmp_tick (server->rtmp, NULL);
-    vs_janus_tick (server->janus, NULL);
-    vs_record_tick (server->record, NULL);
-    return G_SOURCE_CONTINUE;
+  for (GList * l = server->order; l; l = l->next, n++) {
+    vs_stream_tick (l->data, &t, line);
+    sum.fps = t.fps;
+    sum.kbps += t.kbps;
+    sum.target = t.target;
+    sum.viewers += t.viewers;
+    sum.controlling += t.controlling;
+    g_string_append_printf (each, "%s%s %.1f fps", n ? ", " : "",
+        vs_stream_name (l->data), t.fps);
   }
-  for (GList * l = server->viewers; l; l = l->next) {
-    n++;
-    controlling += ((VsViewer *) l->data)->controls;
-  }
-  line = g_string_new (NULL);
-  vs_rtmp_tick (server->rtmp, line);
-  vs_janus_tick (server->janus, line);
-  vs_record_tick (server->record, line);
-  vs_mjpeg_tick (server->mjpeg, line);
   /* On a terminal one line kept up to date; in a log a line every 10 s. */
-  if (server->tty || server->ticks % 10 == 0)
-    g_printerr ("%svizstream-server: %u viewer%s (%u controlling) | "
-        "%.1f fps | %.0f kbit/s (target %u)%s %s", server->tty ? "\r" : "",
-        n, n == 1 ? "" : "s", controlling, fps, kbps, target, line->str,
-        server->tty ? "   " : "\n");
-  g_string_free (line, TRUE);
+  if (line && (server->tty || server->ticks % 10 == 0)) {
+    if (n == 1)
+      g_printerr ("%svizstream-server: %u viewer%s (%u controlling) | "
+          "%.1f fps | %.0f kbit/s (target %u)%s %s", server->tty ? "\r" : "",
+          sum.viewers, sum.viewers == 1 ? "" : "s", sum.controlling, sum.fps,
+          sum.kbps, sum.target, line->str, server->tty ? "   " : "\n");
+    else
+      g_printerr ("%svizstream-server: %u streams | %u viewer%s "
+          "(%u controlling) | %.0f kbit/s | %s%s %s", server->tty ? "\r" :
+          "", n, sum.viewers, sum.viewers == 1 ? "" : "s", sum.controlling,
+          sum.kbps, each->str, line->str, server->tty ? "   " : "\n");
+  }
+  if (line)
+    g_string_free (line, TRUE);
+  g_string_free (each, TRUE);
   return G_SOURCE_CONTINUE;
 }
 
@@ -322,53 +222,42 @@ quit_cb (gpointer data)
 
 /* ---- life ---- */
 
-/* The modules in their order; FALSE with the reason in error. */
+/* HTTP, then the command line's streams; FALSE with the reason in error. */
 static gboolean
 server_start (VsServer * server, GError ** error)
 {
-  const VsConfig *cfg = &server->cfg;
-  VsMediaHooks mh = { renderer_state, source_size, renderer_message,
-    fatal, server
-  };
-  VsHttpHooks hh = { can_accept, websocket, status, server };
-
-  if (!(server->media = vs_media_new (cfg, &mh, error))
-      || !(server->encodes = vs_encodes_new (server->media, cfg, error))
-      || !(server->mjpeg = vs_mjpeg_new (server->media, cfg, error))
-      || !(server->rtmp = vs_rtmp_new (server->media, cfg, error))
-      || !(server->janus = vs_janus_new (server->media, server->encodes,
-              cfg))
-      || (cfg->record_dir && !(server->record = vs_record_new (server->media,
-                  server->encodes, cfg, error)))
-      || !vs_media_start (server->media, error))
+  server->streams = g_hash_table_new (g_str_hash, g_str_equal);
+  server->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  if (!(server->http = vs_http_new (&server->cfg, error)))
     return FALSE;
-  server->ctx.cfg = cfg;
-  server->ctx.media = server->media;
-  server->ctx.encodes = server->encodes;
-  server->ctx.hooks.joined = viewer_joined;
-  server->ctx.hooks.closed = viewer_closed;
-  server->ctx.hooks.input = viewer_input;
-  server->ctx.hooks.data = server;
-  return (server->http = vs_http_new (cfg, server->mjpeg, &hh, error)) != NULL;
+  for (guint i = 0; i < server->cfg.n_streams; i++) {
+    const VsConfigStream *cs = &server->cfg.streams[i];
+    VsStreamSpec spec = { cs->name, cs->segment, cs->token, FALSE };
+    if (!vs_server_add_stream (server, &spec, error))
+      return FALSE;
+  }
+  return TRUE;
 }
 
 static void
 server_stop (VsServer * server)
 {
-  while (server->viewers)
-    vs_viewer_close (server->viewers->data, NULL);
+  /* The last first; no page is told anything (a restarted server takes
+   * them back). */
+  while (server->order) {
+    VsStream *stream = g_list_last (server->order)->data;
+    vs_http_remove_route (server->http, vs_stream_name (stream));
+    g_hash_table_remove (server->streams, vs_stream_name (stream));
+    server->order = g_list_remove (server->order, stream);
+    vs_stream_free (stream, NULL);
+  }
   g_clear_pointer (&server->http, vs_http_free);
-  g_clear_pointer (&server->rtmp, vs_rtmp_free);
-  g_clear_pointer (&server->janus, vs_janus_free);
-  g_clear_pointer (&server->record, vs_record_free);
-  g_clear_pointer (&server->mjpeg, vs_mjpeg_free);
-  /* The encodes' elements are the pipeline's. */
-  g_clear_pointer (&server->media, vs_media_free);
-  g_clear_pointer (&server->encodes, vs_encodes_free);
-  if (server->message_timer)
-    g_source_remove (server->message_timer);
-  server->message_timer = 0;
-  g_clear_pointer (&server->message, g_free);
+  if (server->failed_idle)
+    g_source_remove (server->failed_idle);
+  server->failed_idle = 0;
+  g_clear_pointer (&server->failed, g_hash_table_unref);
+  g_clear_pointer (&server->streams, g_hash_table_unref);
 }
 
 int
@@ -377,6 +266,7 @@ vs_server_main (int argc, char **argv, const VsEmbed * embed)
   VsServer server = { 0 };
   GError *err = NULL;
   guint sigint, sigterm;
+  VsStream *first;
 
   setvbuf (stdout, NULL, _IOLBF, 0);
   switch (vs_config_parse (&server.cfg, argc, (const gchar * const *) argv,
@@ -408,6 +298,8 @@ vs_server_main (int argc, char **argv, const VsEmbed * embed)
   GST_DEBUG_CATEGORY_INIT (vs_debug, "vizstream-server", 0,
       "vizstream-server");
 
+  /* With several streams each log line says whose it is. */
+  server.cfg.log_stream_name = server.cfg.n_streams > 1;
   server.loop = g_main_loop_new (NULL, FALSE);
   server.tty = isatty (2);
   if (!server_start (&server, &err)) {
@@ -418,10 +310,23 @@ vs_server_main (int argc, char **argv, const VsEmbed * embed)
     vs_config_clear (&server.cfg);
     return 1;
   }
-  g_print ("vizstream-server: serving %s (segment '%s', %s with %s)\n",
-      vs_http_url (server.http), server.cfg.segment ? server.cfg.segment :
-      "-", server.cfg.codec == VS_CODEC_H264 ? "H.264" : "VP8",
-      vs_encodes_encoder_name (server.encodes));
+  first = server.order->data;
+  if (server.cfg.n_streams == 1) {
+    g_print ("vizstream-server: serving %s (segment '%s', %s with %s)\n",
+        vs_http_url (server.http), server.cfg.segment ? server.cfg.segment :
+        "-", server.cfg.codec == VS_CODEC_H264 ? "H.264" : "VP8",
+        vs_stream_encoder_name (first));
+  } else {
+    GString *names = g_string_new (NULL);
+    for (GList * l = server.order; l; l = l->next)
+      g_string_append_printf (names, "%s%s", names->len ? ", " : "",
+          vs_stream_name (l->data));
+    g_print ("vizstream-server: serving %s (%u streams at s/NAME/: %s; %s "
+        "with %s)\n", vs_http_url (server.http), server.cfg.n_streams,
+        names->str, server.cfg.codec == VS_CODEC_H264 ? "H.264" : "VP8",
+        vs_stream_encoder_name (first));
+    g_string_free (names, TRUE);
+  }
 
   server.tick_id = g_timeout_add_seconds (1, tick_cb, &server);
   sigint = g_unix_signal_add (SIGINT, quit_cb, &server);

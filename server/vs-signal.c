@@ -126,7 +126,11 @@ parse_websocket (JsonObject * o, const gchar * type, gboolean testing,
     if (!(out->data = get_string (o, "data")))
       return invalid (error, "input: wants data");
   } else if (testing && g_str_equal (type, "test_error")) {
+    gchar *where = get_string (o, "where");
     out->type = VS_SIGNAL_TEST_ERROR;
+    /* The stream's pipeline outside every viewer, not the viewer's bin. */
+    out->pipeline = g_strcmp0 (where, "pipeline") == 0;
+    g_free (where);
   } else {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
         "unknown message type '%.40s'", type);

@@ -51,6 +51,7 @@ typedef struct
   guint32 n;                    /* ack */
   gchar *data;                  /* input: event JSON text */
   gboolean on;                  /* timing */
+  gboolean pipeline;            /* test_error: "where":"pipeline" */
 } VsSignal;
 
 /* FALSE with a message meant for the page that sent it. */

@@ -335,9 +335,19 @@ on_answer (VsViewer * viewer, const gchar * sdp)
 }
 
 static void
-on_test_error (VsViewer * viewer)
+on_test_error (VsViewer * viewer, gboolean pipeline)
 {
-  if (viewer->rtc)
+  if (pipeline) {
+    /* From the raw tee: outside every branch, the stream cannot go on. */
+    GstElement *tee = gst_bin_get_by_name (GST_BIN (vs_media_bin
+            (viewer->ctx->media)), "raw");
+    GError *err = g_error_new_literal (GST_STREAM_ERROR,
+        GST_STREAM_ERROR_FAILED, "test_error in the pipeline");
+    gst_element_post_message (tee, gst_message_new_error (GST_OBJECT (tee),
+            err, "test_error"));
+    g_error_free (err);
+    gst_object_unref (tee);
+  } else if (viewer->rtc)
     vs_webrtc_peer_post_test_error (viewer->rtc);
   else if (viewer->wsv)
     vs_ws_video_post_test_error (viewer->wsv);
@@ -385,7 +395,7 @@ dispatch (VsViewer * viewer, VsSignal * sig)
         on_input (viewer, sig->data, strlen (sig->data));
       break;
     case VS_SIGNAL_TEST_ERROR:
-      on_test_error (viewer);
+      on_test_error (viewer, sig->pipeline);
       break;
     default:
       bad_message (viewer, "not a signalling message");

@@ -29,7 +29,7 @@
   // Everything a test or a curious user may want to read.
   const state = {
     id: null, role: null, codec: null, connected: false, renderer: null,
-    reconnects: 0, eventsSent: 0, lastError: null,
+    reconnects: 0, eventsSent: 0, lastError: null, ended: null,
     framesShown: 0, timing: new Map(), clockOffset: 0, clockRtt: Infinity,
     latencies: [], lastLatency: null, lastFrameNumber: null,
     stats: {}, transport: null, fallbacks: 0,
@@ -146,6 +146,9 @@
       if (e.data instanceof ArrayBuffer) { onWsFrame(e.data); return; }
       let m;
       try { m = JSON.parse(e.data); } catch (err) { return; }
+      // At once, not after the queue: the close that follows must not
+      // reconnect.
+      if (m && m.type === 'ended') state.ended = m.reason || 'ended';
       chain = chain.then(() => { if (gen === generation) return handle(m); })
         .catch((err) => { state.lastError = String(err); console.warn(err); });
     };
@@ -154,7 +157,7 @@
   }
 
   function restart(why, delay) {
-    if (retryTimer) return;
+    if (retryTimer || state.ended) return;
     state.connected = false;
     state.lastError = why;
     clearTimeout(iceTimer);
@@ -240,6 +243,16 @@
         }
         break;
       }
+      case 'ended':
+        // The server removed this stream (a session over, its renderer
+        // failed): nothing to reconnect to.
+        state.ended = m.reason || 'ended';
+        state.connected = false;
+        clearTimeout(retryTimer);
+        if (pc) { pc.close(); pc = null; }
+        if (ws) { ws.onclose = null; ws.close(); ws = null; }
+        say('this stream has ended: ' + state.ended);
+        break;
       case 'error':
         state.lastError = m.message;
         console.warn('vizstream-server:', m.message);

@@ -32,12 +32,12 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 class WebSocket:
     """Just enough of RFC 6455 for a client that misbehaves on purpose."""
 
-    def __init__(self, host, port, origin=None):
+    def __init__(self, host, port, origin=None, path="/ws"):
         self.sock = socket.create_connection((host, port), 5)
         key = base64.b64encode(os.urandom(16)).decode()
-        req = ("GET /ws HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+        req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-               "Sec-WebSocket-Version: 13\r\n" % (host, port, key))
+               "Sec-WebSocket-Version: 13\r\n" % (path, host, port, key))
         if origin:
             req += "Origin: %s\r\n" % origin
         self.sock.sendall((req + "\r\n").encode())
