@@ -520,18 +520,20 @@ vz_reader_read (VzReader * r, const VzFrame * frame, unsigned read_flags,
 
   /* Lease the slot so that the writer, if it has another free slot, goes
    * there instead; then make sure the slot did not change before the
-   * lease was visible. */
+   * lease was visible (without a lease: since the peek, so that no work
+   * goes into a frame already replaced). */
   if (r->hdr_rw) {
     uint64_t *lease = &r->hdr_rw->slot_lease_ns[f.slot];
     uint64_t old = __atomic_load_n (lease, __ATOMIC_RELAXED);
     lease_value = vz_monotonic_ns () + VZ_LEASE_NS;
     while (old < lease_value && !__atomic_compare_exchange_n (lease, &old,
             lease_value, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    if (__atomic_load_n (&d->seq, __ATOMIC_SEQ_CST) != f.seq) {
+  }
+  if (__atomic_load_n (&d->seq, __ATOMIC_SEQ_CST) != f.seq) {
+    if (r->hdr_rw)
       release_lease (r, f.slot, lease_value);
-      return vz_fail (VZ_ERR_TORN, "frame %llu was replaced before the read",
-          (unsigned long long) f.frame_number);
-    }
+    return vz_fail (VZ_ERR_TORN, "frame %llu was replaced before the read",
+        (unsigned long long) f.frame_number);
   }
 
   rc = fn (pixels, stride, &f, user);
