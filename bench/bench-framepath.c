@@ -318,10 +318,29 @@ run_path (const char *name, const char *writer_mode, const char *pipeline_desc,
   return r;
 }
 
+/* Where the latency of the reference reader goes, per frame: the wake
+ * (the writer's publish stamp to the reader running again after its
+ * futex wait returns: scheduling) and the copy (wall time, so a copy
+ * preempted half-way shows, and its CPU time: a copy slow in itself). */
+typedef struct
+{
+  GArray *wake, *copy, *copy_cpu, *total;       /* ns */
+  guint64 preempted;            /* copies with wall - CPU > 100 us */
+} Tail;
+
+static double
+percentile_ms (GArray * a, guint pct)
+{
+  if (a->len == 0)
+    return 0;
+  g_array_sort (a, cmp_u64);
+  return g_array_index (a, guint64, (a->len * pct) / 100) / 1e6;
+}
+
 /* The reference: a plain memcpy of the same frames, out of the same
  * shared slots, on the same wake-ups, with nothing around it. */
 static double
-memcpy_ms (const char *segment)
+memcpy_ms (const char *segment, Tail * tail)
 {
   char wbuf[16], hbuf[16], fbuf[16], rbuf[16];
   VzReader *reader = NULL;
@@ -348,14 +367,26 @@ memcpy_ms (const char *segment)
   hdr = (VzHeader *) base;
   for (;;) {
     VzFrame f;
-    guint64 t0;
+    guint64 t0, woke;
     if (vz_reader_wait (reader, last, 2 * 1000000000ll) != VZ_OK
         || vz_reader_peek (reader, &f) != VZ_OK)
       break;
+    woke = mono_ns ();
     t0 = thread_cpu_ns ();
     memcpy (dst, base + hdr->slots_offset + f.slot * hdr->slot_size, size);
-    if (++n > WARMUP_FRAMES)
-      cpu += thread_cpu_ns () - t0;
+    if (++n > WARMUP_FRAMES) {
+      guint64 done = mono_ns (), stamp, copy_cpu = thread_cpu_ns () - t0;
+      cpu += copy_cpu;
+      memcpy (&stamp, dst, 8);
+      if (stamp > 0 && stamp <= woke) {
+        guint64 wake = woke - stamp, copy = done - woke, total = done - stamp;
+        g_array_append_val (tail->wake, wake);
+        g_array_append_val (tail->copy, copy);
+        g_array_append_val (tail->copy_cpu, copy_cpu);
+        g_array_append_val (tail->total, total);
+        tail->preempted += copy > copy_cpu + 100000;
+      }
+    }
     last = f.frame_number;
   }
   read_writer_cpu (out);
@@ -407,6 +438,7 @@ main (int argc, char **argv)
 {
   gchar *segment, *socket, *desc_ours, *desc_shm;
   Result res[3];
+  Tail tail;
   double mc;
 
   if (argc == 8 && g_str_equal (argv[1], "--writer")) {
@@ -439,11 +471,16 @@ main (int argc, char **argv)
   printf ("frame path: %ux%u RGBA (%.1f MB), %u frames at %u fps per path, "
       "%d rounds (medians)\n", width, height, width * height * 4 / 1e6,
       frames, rate, ROUNDS);
+  tail.wake = g_array_new (FALSE, FALSE, sizeof (guint64));
+  tail.copy = g_array_new (FALSE, FALSE, sizeof (guint64));
+  tail.total = g_array_new (FALSE, FALSE, sizeof (guint64));
+  tail.copy_cpu = g_array_new (FALSE, FALSE, sizeof (guint64));
+  tail.preempted = 0;
   {
     double mcs[ROUNDS];
     Result runs[3][ROUNDS];
     for (int round = 0; round < ROUNDS; round++) {
-      mcs[round] = memcpy_ms (segment);
+      mcs[round] = memcpy_ms (segment, &tail);
       runs[0][round] = run_path ("vizstream, rendered in place", "place",
           desc_ours, segment);
       runs[1][round] = run_path ("vizstream, publish_copy", "copy",
@@ -480,6 +517,29 @@ main (int argc, char **argv)
   printf ("  latency p50/p99: vizstream %.3f/%.3f ms, shmsink-shmsrc "
       "%.3f/%.3f ms\n", res[0].p50_ms, res[0].p99_ms, res[2].p50_ms,
       res[2].p99_ms);
+  /* Whether the tail is the wake or the copy: the reference reader's
+   * frames of every round together. */
+  printf ("\nthe memcpy reader's latency, split (all rounds, %u frames):\n",
+      tail.total->len);
+  printf ("  %-36s %9s %9s %9s\n", "", "p50", "p99", "max");
+  {
+    const char *names[] = { "publish -> reader running (wake)",
+      "copy (wall)", "copy (CPU)", "publish -> copied (total)"
+    };
+    GArray *arrays[] = { tail.wake, tail.copy, tail.copy_cpu, tail.total };
+    for (int i = 0; i < 4; i++) {
+      double p50 = percentile_ms (arrays[i], 50);
+      double p99 = percentile_ms (arrays[i], 99);
+      double max = arrays[i]->len ? g_array_index (arrays[i], guint64,
+          arrays[i]->len - 1) / 1e6 : 0;
+      printf ("  %-36s %6.3f ms %6.3f ms %6.3f ms\n", names[i], p50, p99,
+          max);
+    }
+    printf ("  copies preempted (wall > CPU + 0.1 ms): %" G_GUINT64_FORMAT
+        " of %u\n", tail.preempted, tail.total->len);
+    for (int i = 0; i < 4; i++)
+      g_array_free (arrays[i], TRUE);
+  }
   g_free (segment);
   g_free (socket);
   g_free (desc_ours);

@@ -187,8 +187,9 @@ struct _GstShmFrameSrc
   ShmCopyFunc copy;             /* the negotiated format's copy */
 #ifdef HAVE_LIBYUV
   const ShmConversion *conversion;
+  VzReadFunc convert;           /* conversion's, for the negotiated YUV */
 #endif
-  guint8 *scratch;              /* the renderer's frame, for converting */
+  guint8 *scratch;              /* U and V before they are interleaved */
   gsize scratch_size;
   gint64 last_push_us;          /* g_get_monotonic_time of last push */
   GstClockTime last_pts;
@@ -699,97 +700,85 @@ gst_shm_frame_src_copy_same (GstShmFrameSrc * self, const VzFrame * f,
 }
 
 #ifdef HAVE_LIBYUV
-/* The frame, as the renderer laid it out (stride, row order), into
- * scratch memory: the library hands a frame over only through a copy it
- * can check for tearing, so libyuv reads that copy. extra: bytes after
- * the frame for the caller. NULL src on error, with rc set. */
-static const guint8 *
-gst_shm_frame_src_read_scratch (GstShmFrameSrc * self, const VzFrame * f,
-    gsize extra, int *rc)
+/* The conversions run over the slot in place (vz_reader_read: leased and
+ * checked for tearing like a copy), rows top-down: a bottom-up frame comes
+ * with a negative stride, which libyuv reads backwards as it is. */
+typedef struct
 {
-  gsize size = (gsize) f->stride * f->height + extra;
-
-  if (size > self->scratch_size) {
-    if (self->scratch)
-      g_aligned_free (self->scratch);
-    self->scratch = g_aligned_alloc (size, 1, 64);
-    self->scratch_size = size;
-  }
-  *rc = vz_reader_copy (self->reader, f, self->scratch, f->stride, 0);
-  return *rc == VZ_OK ? self->scratch : NULL;
-}
-
-/* libyuv flips a bottom-up source for a negative height. */
-static gint
-gst_shm_frame_src_signed_height (const VzFrame * f)
-{
-  return (f->flags & VZ_FRAME_BOTTOM_UP) ? -(gint) f->height :
-      (gint) f->height;
-}
+  GstShmFrameSrc *self;
+  GstVideoFrame *out;
+} ShmConvertTarget;
 
 static int
-gst_shm_frame_src_copy_i420 (GstShmFrameSrc * self, const VzFrame * f,
-    GstVideoFrame * out)
+gst_shm_frame_src_to_i420 (const void *pixels, ptrdiff_t stride,
+    const VzFrame * f, void *user)
 {
-  int rc;
-  const guint8 *src = gst_shm_frame_src_read_scratch (self, f, 0, &rc);
+  ShmConvertTarget *t = user;
 
-  if (src == NULL)
-    return rc;
-  self->conversion->to_i420 (src, (int) f->stride,
-      GST_VIDEO_FRAME_PLANE_DATA (out, 0),
-      GST_VIDEO_FRAME_PLANE_STRIDE (out, 0),
-      GST_VIDEO_FRAME_PLANE_DATA (out, 1),
-      GST_VIDEO_FRAME_PLANE_STRIDE (out, 1),
-      GST_VIDEO_FRAME_PLANE_DATA (out, 2),
-      GST_VIDEO_FRAME_PLANE_STRIDE (out, 2), (int) f->width,
-      gst_shm_frame_src_signed_height (f));
+  t->self->conversion->to_i420 (pixels, (int) stride,
+      GST_VIDEO_FRAME_PLANE_DATA (t->out, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (t->out, 0),
+      GST_VIDEO_FRAME_PLANE_DATA (t->out, 1),
+      GST_VIDEO_FRAME_PLANE_STRIDE (t->out, 1),
+      GST_VIDEO_FRAME_PLANE_DATA (t->out, 2),
+      GST_VIDEO_FRAME_PLANE_STRIDE (t->out, 2), (int) f->width,
+      (int) f->height);
   return VZ_OK;
 }
 
 static int
-gst_shm_frame_src_copy_nv12 (GstShmFrameSrc * self, const VzFrame * f,
-    GstVideoFrame * out)
+gst_shm_frame_src_to_nv12 (const void *pixels, ptrdiff_t stride,
+    const VzFrame * f, void *user)
 {
-  int rc;
-  const guint8 *src = gst_shm_frame_src_read_scratch (self, f, 0, &rc);
+  ShmConvertTarget *t = user;
 
-  if (src == NULL)
-    return rc;
-  self->conversion->to_nv12 (src, (int) f->stride,
-      GST_VIDEO_FRAME_PLANE_DATA (out, 0),
-      GST_VIDEO_FRAME_PLANE_STRIDE (out, 0),
-      GST_VIDEO_FRAME_PLANE_DATA (out, 1),
-      GST_VIDEO_FRAME_PLANE_STRIDE (out, 1), (int) f->width,
-      gst_shm_frame_src_signed_height (f));
+  t->self->conversion->to_nv12 (pixels, (int) stride,
+      GST_VIDEO_FRAME_PLANE_DATA (t->out, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (t->out, 0),
+      GST_VIDEO_FRAME_PLANE_DATA (t->out, 1),
+      GST_VIDEO_FRAME_PLANE_STRIDE (t->out, 1), (int) f->width,
+      (int) f->height);
   return VZ_OK;
 }
 
-/* No direct converter: I420's, with U and V in scratch after the frame,
- * then interleaved (a quarter of the pixels, twice). */
+/* No direct converter: I420's, with U and V in scratch memory, then
+ * interleaved (a quarter of the pixels, twice). */
 static int
-gst_shm_frame_src_copy_nv12_via_i420 (GstShmFrameSrc * self,
-    const VzFrame * f, GstVideoFrame * out)
+gst_shm_frame_src_to_nv12_via_i420 (const void *pixels, ptrdiff_t stride,
+    const VzFrame * f, void *user)
 {
+  ShmConvertTarget *t = user;
+  GstShmFrameSrc *self = t->self;
   gint cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
   gsize plane = (gsize) cw * ch;
-  gsize frame_size = (gsize) f->stride * f->height;
-  int rc;
-  const guint8 *src = gst_shm_frame_src_read_scratch (self, f, 2 * plane,
-      &rc);
   guint8 *u, *v;
 
-  if (src == NULL)
-    return rc;
-  u = self->scratch + frame_size;
+  if (2 * plane > self->scratch_size) {
+    if (self->scratch)
+      g_aligned_free (self->scratch);
+    self->scratch = g_aligned_alloc (2 * plane, 1, 64);
+    self->scratch_size = 2 * plane;
+  }
+  u = self->scratch;
   v = u + plane;
-  self->conversion->to_i420 (src, (int) f->stride,
-      GST_VIDEO_FRAME_PLANE_DATA (out, 0),
-      GST_VIDEO_FRAME_PLANE_STRIDE (out, 0), u, cw, v, cw, (int) f->width,
-      gst_shm_frame_src_signed_height (f));
-  MergeUVPlane (u, cw, v, cw, GST_VIDEO_FRAME_PLANE_DATA (out, 1),
-      GST_VIDEO_FRAME_PLANE_STRIDE (out, 1), cw, ch);
+  self->conversion->to_i420 (pixels, (int) stride,
+      GST_VIDEO_FRAME_PLANE_DATA (t->out, 0),
+      GST_VIDEO_FRAME_PLANE_STRIDE (t->out, 0), u, cw, v, cw, (int) f->width,
+      (int) f->height);
+  MergeUVPlane (u, cw, v, cw, GST_VIDEO_FRAME_PLANE_DATA (t->out, 1),
+      GST_VIDEO_FRAME_PLANE_STRIDE (t->out, 1), cw, ch);
   return VZ_OK;
+}
+
+/* Any conversion: the one set_caps picked, over the slot in place. */
+static int
+gst_shm_frame_src_copy_converted (GstShmFrameSrc * self, const VzFrame * f,
+    GstVideoFrame * out)
+{
+  ShmConvertTarget t = { self, out };
+
+  return vz_reader_read (self->reader, f, VZ_COPY_TOP_DOWN, self->convert,
+      &t);
 }
 #endif
 
@@ -807,11 +796,14 @@ gst_shm_frame_src_pick_copy (GstShmFrameSrc * self, VzFormat in,
     return gst_shm_frame_src_copy_same;
 #ifdef HAVE_LIBYUV
   self->conversion = conv;
+  self->convert = NULL;
   if (conv && out == GST_VIDEO_FORMAT_I420)
-    return gst_shm_frame_src_copy_i420;
-  if (conv && out == GST_VIDEO_FORMAT_NV12)
-    return conv->to_nv12 ? gst_shm_frame_src_copy_nv12 :
-        gst_shm_frame_src_copy_nv12_via_i420;
+    self->convert = gst_shm_frame_src_to_i420;
+  else if (conv && out == GST_VIDEO_FORMAT_NV12)
+    self->convert = conv->to_nv12 ? gst_shm_frame_src_to_nv12 :
+        gst_shm_frame_src_to_nv12_via_i420;
+  if (self->convert)
+    return gst_shm_frame_src_copy_converted;
 #endif
   return NULL;
 }

@@ -242,7 +242,36 @@ int vz_reader_peek (VzReader * reader, VzFrame * frame);
 int vz_reader_copy (VzReader * reader, const VzFrame * frame, void *dst,
     size_t dst_stride, unsigned copy_flags);
 
-/* Call when vz_reader_peek() or vz_reader_copy() gave VZ_ERR_TORN, before
+/* A reader's own pass over the pixels in place (a colour conversion, a
+ * checksum, an upload): called by vz_reader_read() with the frame's rows
+ * in shared memory. Row y (0 = the first row, top when read_flags has
+ * VZ_COPY_TOP_DOWN) starts at (const uint8_t *) pixels + y * stride and
+ * holds frame->width * bpp bytes; the function may read frame->height such
+ * rows and nothing else. stride is negative when the rows run backwards
+ * (a bottom-up frame read top-down; libyuv and most converters take a
+ * negative stride as it is). frame is the library's validated copy of the
+ * one peeked: its width, height and stride fit the slot.
+ *
+ * The bytes are the writer's and may change while the function runs (a
+ * writer reusing the slot): it must treat them as untrusted input (no
+ * pixel value used as an index or a length) and keep its results
+ * tentative until vz_reader_read() returns. Returns VZ_OK or a VZ_ERR_
+ * value of its own; it must not call back into the reader. */
+typedef int (*VzReadFunc) (const void *pixels, ptrdiff_t stride,
+    const VzFrame * frame, void *user);
+
+/* Run fn over the frame peeked, in place, under the same lease and check
+ * as vz_reader_copy() (which is this with a row copy): no copy before the
+ * function. read_flags: VZ_COPY_TOP_DOWN (see VzReadFunc). Returns
+ * VZ_ERR_BAD_FRAME (fn not called) for a frame whose metadata do not fit
+ * the segment; VZ_ERR_TORN if the writer reused the slot before or during
+ * the call: whatever fn produced is a mix of two frames and must be
+ * discarded (peek again, vz_reader_backoff(), retry); otherwise fn's own
+ * result. */
+int vz_reader_read (VzReader * reader, const VzFrame * frame,
+    unsigned read_flags, VzReadFunc fn, void *user);
+
+/* Call when vz_reader_peek(), _copy() or _read() gave VZ_ERR_TORN, before
  * trying again; torn_in_a_row counts such results since the last frame
  * taken (1 for the first). The first few return at once (a fast writer
  * has a newer frame ready); after that it sleeps until the next publish

@@ -488,18 +488,106 @@ release_lease (VzReader * r, uint32_t slot, uint64_t mine)
 }
 
 int
-vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
-    size_t dst_stride, unsigned copy_flags)
+vz_reader_read (VzReader * r, const VzFrame * frame, unsigned read_flags,
+    VzReadFunc fn, void *user)
 {
   const volatile VzSlotDesc *d;
-  const uint8_t *src;
-  size_t row;
-  bool flip, torn;
+  const uint8_t *pixels;
+  ptrdiff_t stride;
+  VzFrame f;
+  bool torn;
   uint64_t lease_value = 0;
   int rc;
 
   vz_clear_error ();
-  if (f == NULL || dst == NULL)
+  if (r == NULL || frame == NULL || fn == NULL)
+    return vz_fail (VZ_ERR_INVALID_ARGUMENT, "NULL argument");
+  /* The function sees our validated copy: nothing it is told can reach
+   * outside the slot, whatever the caller's frame holds afterwards. */
+  f = *frame;
+  f.data = NULL;
+  if ((rc = validate_frame (r, &f)) != VZ_OK)
+    return rc;
+  pixels = r->base + r->layout.slots_offset
+      + (uint64_t) f.slot * r->layout.slot_size;
+  stride = (ptrdiff_t) f.stride;
+  if ((read_flags & VZ_COPY_TOP_DOWN) && (f.flags & VZ_FRAME_BOTTOM_UP)) {
+    /* Rows backwards: the picture's top row is the slot's last. */
+    pixels += (size_t) f.stride * (f.height - 1);
+    stride = -stride;
+  }
+  d = &r->hdr->slots[f.slot];
+
+  /* Lease the slot so that the writer, if it has another free slot, goes
+   * there instead; then make sure the slot did not change before the
+   * lease was visible (without a lease: since the peek, so that no work
+   * goes into a frame already replaced). */
+  if (r->hdr_rw) {
+    uint64_t *lease = &r->hdr_rw->slot_lease_ns[f.slot];
+    uint64_t old = __atomic_load_n (lease, __ATOMIC_RELAXED);
+    lease_value = vz_monotonic_ns () + VZ_LEASE_NS;
+    while (old < lease_value && !__atomic_compare_exchange_n (lease, &old,
+            lease_value, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+  }
+  if (__atomic_load_n (&d->seq, __ATOMIC_SEQ_CST) != f.seq) {
+    if (r->hdr_rw)
+      release_lease (r, f.slot, lease_value);
+    return vz_fail (VZ_ERR_TORN, "frame %llu was replaced before the read",
+        (unsigned long long) f.frame_number);
+  }
+
+  rc = fn (pixels, stride, &f, user);
+
+  /* Seqlock read side: the function's reads must not be reordered after
+   * this load (the call is opaque to the compiler; the fence orders it for
+   * the CPU). */
+  __atomic_thread_fence (__ATOMIC_ACQUIRE);
+  torn = VZ_LOAD_RLX (&d->seq) != f.seq;
+  if (r->hdr_rw)
+    release_lease (r, f.slot, lease_value);
+  /* Torn first: a function that judged the pixels judged a mix of two
+   * frames. */
+  if (torn)
+    return vz_fail (VZ_ERR_TORN, "frame %llu was overwritten during the "
+        "read", (unsigned long long) f.frame_number);
+  return rc;
+}
+
+typedef struct
+{
+  uint8_t *dst;
+  size_t dst_stride;
+} CopyTarget;
+
+static int
+copy_rows (const void *pixels, ptrdiff_t stride, const VzFrame * f,
+    void *user)
+{
+  const CopyTarget *t = user;
+  const uint8_t *src = pixels;
+  size_t row = (size_t) f->width * vz_format_bytes_per_pixel (f->format);
+
+  if (stride > 0 && (size_t) stride == t->dst_stride) {
+    memcpy (t->dst, src, (size_t) stride * (f->height - 1) + row);
+    return VZ_OK;
+  }
+  /* A flip (negative stride) is the copy's row order, not a second
+   * pass. */
+  for (uint32_t y = 0; y < f->height; y++)
+    memcpy (t->dst + y * t->dst_stride, src + (ptrdiff_t) y * stride, row);
+  return VZ_OK;
+}
+
+int
+vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
+    size_t dst_stride, unsigned copy_flags)
+{
+  CopyTarget t = { dst, dst_stride };
+  size_t row;
+  int rc;
+
+  vz_clear_error ();
+  if (r == NULL || f == NULL || dst == NULL)
     return vz_fail (VZ_ERR_INVALID_ARGUMENT, "NULL argument");
   if ((rc = validate_frame (r, f)) != VZ_OK)
     return rc;
@@ -508,49 +596,7 @@ vz_reader_copy (VzReader * r, const VzFrame * f, void *dst,
     return vz_fail (VZ_ERR_INVALID_ARGUMENT,
         "destination stride %zu is less than a %zu-byte row", dst_stride,
         row);
-  src = r->base + r->layout.slots_offset
-      + (uint64_t) f->slot * r->layout.slot_size;
-  d = &r->hdr->slots[f->slot];
-
-  /* Lease the slot so that the writer, if it has another free slot, goes
-   * there instead; then make sure the slot did not change before the
-   * lease was visible. */
-  if (r->hdr_rw) {
-    uint64_t *lease = &r->hdr_rw->slot_lease_ns[f->slot];
-    uint64_t old = __atomic_load_n (lease, __ATOMIC_RELAXED);
-    lease_value = vz_monotonic_ns () + VZ_LEASE_NS;
-    while (old < lease_value && !__atomic_compare_exchange_n (lease, &old,
-            lease_value, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    if (__atomic_load_n (&d->seq, __ATOMIC_SEQ_CST) != f->seq) {
-      release_lease (r, f->slot, lease_value);
-      return vz_fail (VZ_ERR_TORN, "frame %llu was replaced before the copy",
-          (unsigned long long) f->frame_number);
-    }
-  }
-  flip = (copy_flags & VZ_COPY_TOP_DOWN) && (f->flags & VZ_FRAME_BOTTOM_UP);
-
-  if (!flip && dst_stride == f->stride) {
-    memcpy (dst, src, (size_t) f->stride * (f->height - 1) + row);
-  } else if (!flip) {
-    for (uint32_t y = 0; y < f->height; y++)
-      memcpy ((uint8_t *) dst + y * dst_stride, src + (size_t) y * f->stride,
-          row);
-  } else {
-    /* The flip is the copy's row order, not a second pass. */
-    for (uint32_t y = 0; y < f->height; y++)
-      memcpy ((uint8_t *) dst + y * dst_stride,
-          src + (size_t) (f->height - 1 - y) * f->stride, row);
-  }
-
-  /* Seqlock read side: the copy must not be reordered after this load. */
-  __atomic_thread_fence (__ATOMIC_ACQUIRE);
-  torn = VZ_LOAD_RLX (&d->seq) != f->seq;
-  if (r->hdr_rw)
-    release_lease (r, f->slot, lease_value);
-  if (torn)
-    return vz_fail (VZ_ERR_TORN, "frame %llu was overwritten during the copy",
-        (unsigned long long) f->frame_number);
-  return VZ_OK;
+  return vz_reader_read (r, f, copy_flags, copy_rows, &t);
 }
 
 /* For the event queue (vz-events.c). */

@@ -1,7 +1,8 @@
 /* libFuzzer target: a reader facing a hostile writer. The input is the
  * start of a segment (header, slot descriptors, event area header); the
  * rest of the object is zero, its size taken from the input. Opening,
- * peeking and copying must fail cleanly or stay in bounds.
+ * peeking, copying and reading in place must fail cleanly or stay in
+ * bounds.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -18,6 +19,24 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
+
+/* vz_reader_read's function: touches every byte it is allowed to, as a
+ * converter would; out of bounds it faults (or ASan says so). */
+static int
+touch_rows (const void *pixels, ptrdiff_t stride, const VzFrame * f,
+    void *user)
+{
+  size_t row = (size_t) f->width * vz_format_bytes_per_pixel (f->format);
+  unsigned *sum = user;
+
+  for (uint32_t y = 0; y < f->height; y++) {
+    const volatile uint8_t *p = (const uint8_t *) pixels
+        + (ptrdiff_t) y * stride;
+    for (size_t x = 0; x < row; x++)
+      *sum += p[x];
+  }
+  return VZ_OK;
+}
 
 static char shm_name[80];
 
@@ -73,8 +92,11 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
     vz_reader_get_info (r, &info);
     if (vz_reader_peek (r, &f) == VZ_OK) {
       /* A valid frame fits 64x64x8 only if the header said so. */
+      unsigned sum = 0;
       if ((uint64_t) f.width * f.height * 8 <= 64 * 64 * 8)
         vz_reader_copy (r, &f, dst, (size_t) f.width * 8, VZ_COPY_TOP_DOWN);
+      vz_reader_read (r, &f, VZ_COPY_TOP_DOWN, touch_rows, &sum);
+      vz_reader_read (r, &f, 0, touch_rows, &sum);
     }
     vz_reader_check_writer (r);
     vz_reader_close (r);

@@ -742,6 +742,376 @@ test_reader_lease_released (void)
   g_free (name);
 }
 
+/* ---- vz_reader_read: a function over the pixels in place ---- */
+
+/* What a read function saw, for the tests to check afterwards. */
+typedef struct
+{
+  guint calls;
+  ptrdiff_t stride;
+  VzFrame frame;
+  guint8 rows[64 * 64 * 4];     /* the rows it read, top first */
+  int result;                   /* what it returns */
+  VzWriter *publish_in_call;    /* publish this many frames meanwhile */
+  guint publishes;
+} ReadSeen;
+
+static int
+read_rows (const void *pixels, ptrdiff_t stride, const VzFrame * f,
+    void *user)
+{
+  ReadSeen *seen = user;
+  gsize row = (gsize) f->width * vz_format_bytes_per_pixel (f->format);
+
+  seen->calls++;
+  seen->stride = stride;
+  seen->frame = *f;
+  g_assert_cmpuint (row * f->height, <=, sizeof seen->rows);
+  for (guint y = 0; y < f->height; y++)
+    memcpy (seen->rows + y * row, (const guint8 *) pixels
+        + (ptrdiff_t) y * stride, row);
+  /* The writer carries on meanwhile (what a concurrent renderer does
+   * while a slow conversion runs). */
+  for (guint i = 0; i < seen->publishes; i++) {
+    VzFrame w;
+    g_assert_cmpint (vz_writer_acquire (seen->publish_in_call, &w), ==,
+        VZ_OK);
+    memset (w.data, 0xee, (gsize) w.stride * w.height);
+    g_assert_cmpint (vz_writer_publish (seen->publish_in_call, &w, 0, 0), ==,
+        VZ_OK);
+  }
+  return seen->result;
+}
+
+static void
+test_read_in_place (void)
+{
+  gchar *name = unique_name ("read");
+  guint w = 37, h = 21;         /* odd: a padded stride */
+  VzWriter *wr = make_writer (name, w, h, VZ_FORMAT_RGB);
+  VzReader *r = NULL;
+  VzFrame f, p;
+  ReadSeen *seen = g_new0 (ReadSeen, 1);
+
+  g_assert_cmpint (vz_writer_acquire (wr, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.stride, >, w * 3);
+  fill_pattern (f.data, w, h, f.stride, 3, 11);
+  g_assert_cmpint (vz_writer_publish (wr, &f, 77, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+
+  g_assert_cmpint (vz_reader_read (r, &p, 0, read_rows, seen), ==, VZ_OK);
+  g_assert_cmpuint (seen->calls, ==, 1);
+  g_assert_cmpint (seen->stride, ==, (ptrdiff_t) f.stride);
+  g_assert_cmpuint (seen->frame.width, ==, w);
+  g_assert_cmpuint (seen->frame.height, ==, h);
+  g_assert_cmpuint (seen->frame.frame_number, ==, 1);
+  g_assert_cmpuint (seen->frame.timestamp_ns, ==, 77);
+  g_assert_null (seen->frame.data);
+  for (guint y = 0; y < h; y++)
+    g_assert_cmpmem (seen->rows + y * w * 3, w * 3,
+        (guint8 *) f.data + (gsize) y * f.stride, w * 3);
+
+  /* The function's own result comes back when the frame held. */
+  seen->result = VZ_ERR_STATE;
+  g_assert_cmpint (vz_reader_read (r, &p, 0, read_rows, seen), ==,
+      VZ_ERR_STATE);
+  g_assert_cmpuint (seen->calls, ==, 2);
+  g_assert_cmpint (vz_reader_read (r, &p, 0, NULL, seen), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_cmpint (vz_reader_read (r, NULL, 0, read_rows, seen), ==,
+      VZ_ERR_INVALID_ARGUMENT);
+  g_assert_cmpuint (seen->calls, ==, 2);
+  vz_reader_close (r);
+  vz_writer_close (wr);
+  g_free (seen);
+  g_free (name);
+}
+
+/* Bottom-up frames: with VZ_COPY_TOP_DOWN row 0 is the picture's top (the
+ * slot's last row) and the stride negative; without, the rows as
+ * stored. */
+static void
+test_read_bottom_up (void)
+{
+  gchar *name = unique_name ("read-flip");
+  guint w = 5, h = 7;
+  VzWriter *wr = make_writer (name, w, h, VZ_FORMAT_BGRA);
+  VzReader *r = NULL;
+  VzFrame f, p;
+  ReadSeen *seen = g_new0 (ReadSeen, 1);
+
+  g_assert_cmpint (vz_writer_acquire (wr, &f), ==, VZ_OK);
+  for (guint y = 0; y < h; y++)
+    memset ((guint8 *) f.data + y * f.stride, (int) (y + 1), w * 4);
+  g_assert_cmpint (vz_writer_publish (wr, &f, 0, VZ_FRAME_BOTTOM_UP), ==,
+      VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_read (r, &p, VZ_COPY_TOP_DOWN, read_rows, seen),
+      ==, VZ_OK);
+  g_assert_cmpint (seen->stride, ==, -(ptrdiff_t) f.stride);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w * 4; x++)
+      g_assert_cmpuint (seen->rows[y * w * 4 + x], ==, h - y);
+  g_assert_cmpint (vz_reader_read (r, &p, 0, read_rows, seen), ==, VZ_OK);
+  g_assert_cmpint (seen->stride, ==, (ptrdiff_t) f.stride);
+  for (guint y = 0; y < h; y++)
+    g_assert_cmpuint (seen->rows[y * w * 4], ==, y + 1);
+  vz_reader_close (r);
+  vz_writer_close (wr);
+  g_free (seen);
+  g_free (name);
+}
+
+/* The writer reuses the slot while the function runs: VZ_ERR_TORN, the
+ * function's result discarded. A leasing reader's slot is avoided by the
+ * same writer, so the same read then holds. */
+static void
+test_read_torn (void)
+{
+  gchar *name = unique_name ("read-torn");
+  VzWriter *wr = make_writer (name, 16, 16, VZ_FORMAT_RGBA);
+  VzReader *r = NULL, *leasing = NULL;
+  VzFrame f, p;
+  ReadSeen *seen = g_new0 (ReadSeen, 1);
+
+  g_assert_cmpint (vz_writer_acquire (wr, &f), ==, VZ_OK);
+  memset (f.data, 0x11, (gsize) f.stride * f.height);
+  g_assert_cmpint (vz_writer_publish (wr, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, VZ_READER_EVENTS, &leasing), ==,
+      VZ_OK);
+
+  /* Three slots: three publishes go round to the slot being read. */
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  seen->publish_in_call = wr;
+  seen->publishes = 3;
+  seen->result = VZ_ERR_STATE;  /* not what comes back */
+  g_assert_cmpint (vz_reader_read (r, &p, 0, read_rows, seen), ==,
+      VZ_ERR_TORN);
+  g_assert_cmpuint (seen->calls, ==, 1);
+  /* A frame already replaced: the function is not even called. */
+  seen->publishes = 0;
+  g_assert_cmpint (vz_reader_read (r, &p, 0, read_rows, seen), ==,
+      VZ_ERR_TORN);
+  g_assert_cmpuint (seen->calls, ==, 1);
+  /* Peeking again gives the newest, which reads fine. */
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpuint (p.frame_number, ==, 4);
+  seen->result = VZ_OK;
+  g_assert_cmpint (vz_reader_read (r, &p, 0, read_rows, seen), ==, VZ_OK);
+  g_assert_cmpuint (seen->rows[0], ==, 0xee);
+
+  /* Leased: the writer's three publishes go to the two other slots. */
+  g_assert_cmpint (vz_reader_peek (leasing, &p), ==, VZ_OK);
+  seen->publishes = 3;
+  g_assert_cmpint (vz_reader_read (leasing, &p, 0, read_rows, seen), ==,
+      VZ_OK);
+  g_assert_cmpint (vz_reader_peek (leasing, &f), ==, VZ_OK);
+  g_assert_cmpuint (f.frame_number, ==, p.frame_number + 3);
+  g_assert_cmpuint (f.slot, !=, p.slot);
+  vz_reader_close (leasing);
+  vz_reader_close (r);
+  vz_writer_close (wr);
+  g_free (seen);
+  g_free (name);
+}
+
+/* A real concurrent writer (a thread) rewriting the ring while a reader's
+ * function reads slowly: every frame is one byte value throughout, so a
+ * read that mixed two frames shows; each such read must be VZ_ERR_TORN. */
+typedef struct
+{
+  VzWriter *w;
+  gint stop;
+} BusyWriter;
+
+static gpointer
+busy_writer (gpointer data)
+{
+  BusyWriter *bw = data;
+
+  while (!g_atomic_int_get (&bw->stop)) {
+    VzFrame f;
+    g_assert_cmpint (vz_writer_acquire (bw->w, &f), ==, VZ_OK);
+    /* The frame's number-to-be, as its every byte. */
+    memset (f.data, (int) ((vz_monotonic_ns () / 1000) & 0xff),
+        (gsize) f.stride * f.height);
+    g_assert_cmpint (vz_writer_publish (bw->w, &f, 0, 0), ==, VZ_OK);
+    g_usleep (50);
+  }
+  return NULL;
+}
+
+typedef struct
+{
+  gboolean slow;
+  gboolean uniform;
+} UniformCheck;
+
+static int
+check_uniform (const void *pixels, ptrdiff_t stride, const VzFrame * f,
+    void *user)
+{
+  UniformCheck *c = user;
+  const guint8 *first = pixels;
+  const guint8 value = first[0];        /* read once: it may change */
+  gsize row = (gsize) f->width * 4;
+
+  c->uniform = TRUE;
+  for (guint y = 0; y < f->height; y++) {
+    const guint8 *p = first + (ptrdiff_t) y * stride;
+    if (c->slow && y == f->height / 2)
+      g_usleep (2000);          /* the writer goes round meanwhile */
+    for (gsize x = 0; x < row; x++)
+      if (p[x] != value)
+        c->uniform = FALSE;
+  }
+  return VZ_OK;
+}
+
+static void
+test_read_torn_concurrent (void)
+{
+  gchar *name = unique_name ("read-busy");
+  BusyWriter bw = { make_writer (name, 64, 64, VZ_FORMAT_RGBA), 0 };
+  VzReader *r = NULL;
+  GThread *t;
+  guint ok = 0, torn = 0, mixed_ok = 0, mixed_torn = 0, n = 0;
+  gint64 end;
+
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  t = g_thread_new ("busy-writer", busy_writer, &bw);
+  g_assert_cmpint (vz_reader_wait (r, 0, 5 * G_USEC_PER_SEC * 1000ll), ==,
+      VZ_OK);
+  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((ok < 50 || torn < 50) && g_get_monotonic_time () < end) {
+    UniformCheck c = { (n++ % 2) == 1, TRUE };
+    VzFrame p;
+    int rc = vz_reader_peek (r, &p);
+
+    if (rc == VZ_ERR_TORN)
+      continue;
+    g_assert_cmpint (rc, ==, VZ_OK);
+    rc = vz_reader_read (r, &p, 0, check_uniform, &c);
+    if (rc == VZ_OK) {
+      ok++;
+      mixed_ok += !c.uniform;
+    } else {
+      g_assert_cmpint (rc, ==, VZ_ERR_TORN);
+      torn++;
+      mixed_torn += !c.uniform;
+    }
+  }
+  g_atomic_int_set (&bw.stop, 1);
+  g_thread_join (t);
+  g_test_message ("concurrent writer: %u reads held, %u torn (%u of them "
+      "seen mixed by the function)", ok, torn, mixed_torn);
+  g_assert_cmpuint (mixed_ok, ==, 0);
+  g_assert_cmpuint (ok, >=, 50);
+  g_assert_cmpuint (torn, >=, 50);
+  /* The function did see mixed frames: what the check is for. */
+  g_assert_cmpuint (mixed_torn, >, 0);
+  vz_reader_close (r);
+  vz_writer_close (bw.w);
+  g_free (name);
+}
+
+/* Values a hostile writer (or a careless caller) puts in a frame's
+ * description never reach the function: refused before it runs. A
+ * description that fills the slot exactly is read to its last byte. */
+static void
+test_read_hostile (void)
+{
+  gchar *name = unique_name ("read-hostile");
+  gchar *shm = g_strdup_printf ("/%s", name);
+  VzWriter *wr = make_writer (name, 8, 8, VZ_FORMAT_RGBA);
+  VzReader *r = NULL;
+  int fd = shm_open (shm, O_RDWR, 0);
+  VzHeader *hdr;
+  volatile VzSlotDesc *d;
+  VzSegmentInfo info;
+  VzFrame f, p, bad;
+  ReadSeen *seen = g_new0 (ReadSeen, 1);
+  guint32 tall;
+
+  g_assert_cmpint (fd, >=, 0);
+  hdr = mmap (NULL, VZ_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+      0);
+  g_assert_true (hdr != MAP_FAILED);
+  g_assert_cmpint (vz_writer_acquire (wr, &f), ==, VZ_OK);
+  g_assert_cmpint (vz_writer_publish (wr, &f, 0, 0), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_open (name, 0, &r), ==, VZ_OK);
+  vz_reader_get_info (r, &info);
+  d = &hdr->slots[f.slot];
+
+  /* The writer claims a stride that runs past the slot. */
+  tall = (guint32) (info.slot_size / 8);
+  d->stride = tall + 4;
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_ERR_BAD_FRAME);
+  /* Exactly the slot: rows tall bytes apart, the last ending at the
+   * slot's end when the frame is as wide as a row. */
+  d->stride = tall;
+  d->width = 8;
+  memset (f.data, 0, info.slot_size);
+  for (guint y = 0; y < 8; y++)
+    ((guint8 *) f.data)[(gsize) y * tall] = (guint8) (0xa0 + y);
+  ((guint8 *) f.data)[7 * (gsize) tall + 31] = 0x5f;
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_read (r, &p, 0, read_rows, seen), ==, VZ_OK);
+  g_assert_cmpint (seen->stride, ==, (ptrdiff_t) tall);
+  for (guint y = 0; y < 8; y++)
+    g_assert_cmpuint (seen->rows[y * 32], ==, 0xa0 + y);
+  g_assert_cmpuint (seen->rows[7 * 32 + 31], ==, 0x5f);
+  d->flags = VZ_FRAME_BOTTOM_UP;
+  g_assert_cmpint (vz_reader_peek (r, &p), ==, VZ_OK);
+  g_assert_cmpint (vz_reader_read (r, &p, VZ_COPY_TOP_DOWN, read_rows, seen),
+      ==, VZ_OK);
+  g_assert_cmpint (seen->stride, ==, -(ptrdiff_t) tall);
+  g_assert_cmpuint (seen->rows[0], ==, 0xa7);
+  g_assert_cmpuint (seen->rows[31], ==, 0x5f);
+  g_assert_cmpuint (seen->rows[7 * 32], ==, 0xa0);
+  g_assert_cmpuint (seen->calls, ==, 2);
+
+  /* A description changed after the peek, or forged by the caller, is
+   * checked again by the read: the function never runs with it. */
+  bad = p;
+  bad.slot = info.slot_count;
+  g_assert_cmpint (vz_reader_read (r, &bad, 0, read_rows, seen), ==,
+      VZ_ERR_BAD_FRAME);
+  bad = p;
+  bad.stride = (guint32) info.slot_size;
+  g_assert_cmpint (vz_reader_read (r, &bad, 0, read_rows, seen), ==,
+      VZ_ERR_BAD_FRAME);
+  bad = p;
+  bad.height = 9;
+  g_assert_cmpint (vz_reader_read (r, &bad, 0, read_rows, seen), ==,
+      VZ_ERR_BAD_FRAME);
+  bad = p;
+  bad.width = 0;
+  g_assert_cmpint (vz_reader_read (r, &bad, 0, read_rows, seen), ==,
+      VZ_ERR_BAD_FRAME);
+  bad = p;
+  bad.format = (VzFormat) 99;
+  g_assert_cmpint (vz_reader_read (r, &bad, 0, read_rows, seen), ==,
+      VZ_ERR_BAD_FRAME);
+  bad = p;
+  bad.flags = 0x80;
+  g_assert_cmpint (vz_reader_read (r, &bad, 0, read_rows, seen), ==,
+      VZ_ERR_BAD_FRAME);
+  g_assert_nonnull (strstr (vz_last_error (), "flags"));
+  g_assert_cmpuint (seen->calls, ==, 2);
+
+  munmap (hdr, VZ_HEADER_SIZE);
+  close (fd);
+  vz_reader_close (r);
+  vz_writer_close (wr);
+  g_free (seen);
+  g_free (shm);
+  g_free (name);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -766,6 +1136,12 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/info", test_info);
   g_test_add_func ("/segment/writer-avoids-leased-slot",
       test_writer_avoids_leased_slot);
+  g_test_add_func ("/segment/read-in-place", test_read_in_place);
+  g_test_add_func ("/segment/read-bottom-up", test_read_bottom_up);
+  g_test_add_func ("/segment/read-torn", test_read_torn);
+  g_test_add_func ("/segment/read-torn-concurrent",
+      test_read_torn_concurrent);
+  g_test_add_func ("/segment/read-hostile", test_read_hostile);
   g_test_add_func ("/segment/reader-lease-released",
       test_reader_lease_released);
   return g_test_run ();

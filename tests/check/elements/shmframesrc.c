@@ -1502,6 +1502,123 @@ GST_START_TEST (test_reconfigure_switches_format)
 
 GST_END_TEST;
 
+/* A renderer that reuses the slot while shmframesrc converts it (two
+ * slots, frames back to back, so even a leasing reader gets overwritten):
+ * the conversion is thrown away and redone on a newer frame, never
+ * pushed. Every frame is one grey, so a pushed mix of two shows (checked:
+ * with the library's tear check disabled this test fails). */
+typedef struct
+{
+  VzWriter *w;
+  gint stop;
+  guint published;
+} FastRenderer;
+
+static gpointer
+fast_renderer (gpointer data)
+{
+  FastRenderer *fr = data;
+  GRand *rand = g_rand_new_with_seed (7);
+
+  while (!g_atomic_int_get (&fr->stop)) {
+    VzFrame f;
+    guint k = ++fr->published;
+    fail_unless_equals_int (vz_writer_acquire (fr->w, &f), VZ_OK);
+    /* A grey far from the last frame's: one memset, as fast as the
+     * conversion, so that back-to-back frames overtake it. */
+    memset (f.data, (int) ((k * 101) & 0xff), (gsize) f.stride * f.height);
+    fail_unless_equals_int (vz_writer_publish (fr->w, &f, 0, 0), VZ_OK);
+    /* Bursts back to back (the reader's slot goes next), and pauses that
+     * let a conversion finish. */
+    if (g_rand_int_range (rand, 0, 4) == 0)
+      g_usleep (g_rand_int_range (rand, 500, 3000));
+  }
+  g_rand_free (rand);
+  return NULL;
+}
+
+/* Every component of each plane one value. */
+static gboolean
+planes_uniform (GstBuffer * buf, GstVideoInfo * info)
+{
+  GstVideoFrame vf;
+  gboolean uniform = TRUE;
+
+  fail_unless (gst_video_frame_map (&vf, info, buf, GST_MAP_READ));
+  for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS (&vf); c++) {
+    const guint8 *first = GST_VIDEO_FRAME_COMP_DATA (&vf, c);
+    for (gint y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT (&vf, c); y++) {
+      const guint8 *row = first + y * GST_VIDEO_FRAME_COMP_STRIDE (&vf, c);
+      for (gint x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH (&vf, c); x++)
+        uniform &= row[x * GST_VIDEO_FRAME_COMP_PSTRIDE (&vf, c)] == first[0];
+    }
+  }
+  gst_video_frame_unmap (&vf);
+  return uniform;
+}
+
+static void
+check_torn_conversion (VzFormat format, const gchar * yuv)
+{
+  gchar *name = unique_name ("vz-check");
+  VzWriterConfig c = { 0 };
+  FastRenderer fr = { NULL, 0, 0 };
+  GstHarness *h;
+  GThread *t;
+  GstCaps *caps;
+  GstVideoInfo info;
+  guint64 torn;
+  gchar *sink_caps = g_strdup_printf ("video/x-raw,format=%s", yuv);
+
+  c.max_width = 1280;
+  c.max_height = 720;
+  c.format = format;
+  c.slot_count = 2;
+  fail_unless_equals_int (vz_writer_create (name, &c, &fr.w), VZ_OK);
+  h = make_harness (name, NULL);
+  gst_harness_set_sink_caps_str (h, sink_caps);
+  gst_harness_play (h);
+  t = g_thread_new ("fast-renderer", fast_renderer, &fr);
+  for (guint i = 0; i < 60; i++) {
+    GstBuffer *b = gst_harness_pull (h);
+    fail_unless (b != NULL);
+    if (i == 0) {
+      caps = current_caps (h);
+      fail_unless (gst_video_info_from_caps (&info, caps));
+      fail_unless_equals_string (gst_video_format_to_string
+          (GST_VIDEO_INFO_FORMAT (&info)), yuv);
+      gst_caps_unref (caps);
+    }
+    fail_unless (planes_uniform (b, &info), "%s -> %s: frame %"
+        G_GUINT64_FORMAT " pushed with two frames' colours",
+        vz_format_name (format), yuv, frame_number_of (b));
+    gst_buffer_unref (b);
+  }
+  g_atomic_int_set (&fr.stop, 1);
+  g_thread_join (t);
+  torn = stat_u64 (h, "torn-retries");
+  GST_INFO ("%s -> %s: %u frames published, %" G_GUINT64_FORMAT
+      " conversions redone", vz_format_name (format), yuv, fr.published,
+      torn);
+  fail_unless (torn > 0, "the renderer never overwrote a frame being "
+      "converted (%u published): nothing was tested", fr.published);
+  gst_harness_teardown (h);
+  vz_writer_close (fr.w);
+  g_free (sink_caps);
+  g_free (name);
+}
+
+GST_START_TEST (test_torn_conversion_retried)
+{
+  if (have_yuv_output ()) {
+    check_torn_conversion (VZ_FORMAT_RGBA, "I420");
+    /* ARGB has no direct NV12 converter: I420's, then U, V merged. */
+    check_torn_conversion (VZ_FORMAT_ARGB, "NV12");
+  }
+}
+
+GST_END_TEST;
+
 /* Grey frames are not converted: a downstream that wants only YUV gets a
  * not-negotiated error naming the frames. */
 GST_START_TEST (test_gray_not_converted)
@@ -1578,6 +1695,7 @@ shmframesrc_suite (void)
   suite_add_tcase (s, yuv);
   tcase_add_test (yuv, test_convert_i420);
   tcase_add_test (yuv, test_convert_nv12);
+  tcase_add_test (yuv, test_torn_conversion_retried);
   tcase_add_test (yuv, test_rgb_first);
   tcase_add_test (yuv, test_videoconvert_takes_yuv);
   tcase_add_test (yuv, test_reconfigure_switches_format);
