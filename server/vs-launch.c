@@ -44,12 +44,12 @@ struct _VsLaunch
   gchar *shm_path;              /* "/" segment */
   gchar *log_path;
   guint timeout_s, grace_ms;
-  GPid pid;                     /* supervisor = group; 0 once reaped */
+  GPid pid;                     /* the supervisor; 0 once reaped */
   gint64 start_us, ready_us;
   guint poll_id, deadline_id, kill_id, watch_id;
   gboolean ready, failed;       /* the hook said so */
   gboolean stopped;             /* vs_launch_stop: no more hooks */
-  gboolean ending;              /* SIGTERM sent to the group */
+  gboolean ending;              /* SIGTERM sent to the supervisor */
   gchar *last_refusal;          /* why the segment was not valid yet */
 };
 
@@ -376,6 +376,7 @@ run_renderer (const Plan * p, pid_t supervisor)
   struct sigaction dfl = {.sa_handler = SIG_DFL };
   sigset_t none;
 
+  setpgid (0, 0);
   /* If the supervisor is killed outright, so is the renderer. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != supervisor)
@@ -405,6 +406,8 @@ supervise (const Plan * p)
   gboolean renderer_done = FALSE, ending = FALSE, killed = FALSE;
   gint64 deadline = 0;
 
+  /* Out of the server's group: a terminal's ^C or ^Z is the server's to
+   * handle. */
   setpgid (0, 0);
   /* Set, then look: a server that died before prctl is noticed too. */
   prctl (PR_SET_PDEATHSIG, SIGTERM);
@@ -424,6 +427,9 @@ supervise (const Plan * p)
     say ("vizstream-server: cannot start ", p->path, ": fork failed\n");
     _exit (127);
   }
+  /* Also here: a SIGTERM to the group must reach it from now on. Its id
+   * stays the renderer's while one of the group lives, reaped or not. */
+  setpgid (renderer, renderer);
   sigfillset (&all);
   for (;;) {
     struct timespec wait_ts, *wait = NULL;
@@ -441,13 +447,13 @@ supervise (const Plan * p)
     if (renderer_done && !ending) {
       /* What the renderer left behind ends with it. */
       ending = TRUE;
-      kill (-self, SIGTERM);
+      kill (-renderer, SIGTERM);
       deadline = now_ms () + p->grace_ms;
     }
     if (ending) {
       gint64 left = deadline - now_ms ();
       if (left <= 0 && !killed) {
-        kill (-self, SIGKILL);
+        kill (-renderer, SIGKILL);
         killed = TRUE;
         deadline = now_ms () + p->grace_ms;
         left = p->grace_ms;
@@ -459,12 +465,10 @@ supervise (const Plan * p)
       wait = &wait_ts;
     }
     sig = sigtimedwait (&all, &info, wait);
-    /* The server's SIGTERM to the group reaches us too: the server then
-     * escalates itself. Only its death makes us end the group. */
-    if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !ending
-        && getppid () != p->server) {
+    /* The server's stop, or its death (the parent-death signal). */
+    if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !ending) {
       ending = TRUE;
-      kill (-self, SIGTERM);
+      kill (-renderer, SIGTERM);
       deadline = now_ms () + p->grace_ms;
     }
   }
@@ -511,6 +515,10 @@ launch_free (VsLaunch * l)
   g_free (l);
 }
 
+/* The supervisor's own SIGKILL to the group comes at the grace period;
+ * past this one more, the supervisor itself is stuck (stopped, say). */
+#define SUPERVISOR_SLACK_MS 1000
+
 static gboolean
 on_grace_over (gpointer data)
 {
@@ -518,20 +526,21 @@ on_grace_over (gpointer data)
 
   l->kill_id = 0;
   if (l->pid)
-    kill (-l->pid, SIGKILL);
+    kill (l->pid, SIGKILL);
   return G_SOURCE_REMOVE;
 }
 
-/* SIGTERM to the group now, SIGKILL after the grace period. Only while the
- * supervisor is not reaped: until then the group's id is pinned. */
+/* The supervisor ends the renderer's group; we see that it does. Its pid
+ * is ours to signal until we reap it. */
 static void
-end_group (VsLaunch * l)
+end_renderer (VsLaunch * l)
 {
   if (!l->pid || l->ending)
     return;
   l->ending = TRUE;
-  kill (-l->pid, SIGTERM);
-  l->kill_id = g_timeout_add (l->grace_ms, on_grace_over, l);
+  kill (l->pid, SIGTERM);
+  l->kill_id = g_timeout_add (l->grace_ms + SUPERVISOR_SLACK_MS,
+      on_grace_over, l);
 }
 
 static void
@@ -598,7 +607,7 @@ on_deadline (gpointer data)
   l->deadline_id = 0;
   g_clear_handle_id (&l->poll_id, g_source_remove);
   l->failed = TRUE;
-  end_group (l);
+  end_renderer (l);
   why = g_strdup_printf ("the renderer made no valid segment '%s' within "
       "%u s%s%s%s", l->segment, l->timeout_s,
       l->last_refusal ? " (" : "", l->last_refusal ? l->last_refusal : "",
@@ -731,7 +740,7 @@ vs_launch_start (const VsLaunchOptions * o, const VsLaunchHooks * hooks,
     g_free (shm_path);
     return NULL;
   }
-  /* Also here: a SIGTERM to the group must reach it from now on. */
+  /* As the supervisor does: settled whichever runs first. */
   setpgid (pid, pid);
 
   l = g_new0 (VsLaunch, 1);
@@ -764,7 +773,7 @@ vs_launch_stop (VsLaunch * l)
   }
   g_clear_handle_id (&l->poll_id, g_source_remove);
   g_clear_handle_id (&l->deadline_id, g_source_remove);
-  end_group (l);
+  end_renderer (l);
 }
 
 void
@@ -782,10 +791,11 @@ vs_launch_stop_all_now (void)
     l->stopped = TRUE;
     grace = MAX (grace, l->grace_ms);
     if (l->pid && !l->ending)
-      kill (-l->pid, SIGTERM);
+      kill (l->pid, SIGTERM);
     l->ending = TRUE;
   }
-  deadline = g_get_monotonic_time () + grace * G_TIME_SPAN_MILLISECOND;
+  deadline = g_get_monotonic_time () + (grace + SUPERVISOR_SLACK_MS)
+      * G_TIME_SPAN_MILLISECOND;
   for (;;) {
     gboolean left = FALSE;
     for (GList * i = launches; i; i = i->next) {
@@ -800,7 +810,7 @@ vs_launch_stop_all_now (void)
       for (GList * i = launches; i; i = i->next) {
         VsLaunch *l = i->data;
         if (l->pid)
-          kill (-l->pid, SIGKILL);
+          kill (l->pid, SIGKILL);
       }
       killed = TRUE;
     }

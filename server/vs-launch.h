@@ -4,24 +4,27 @@
  * {width} and {height} put in its arguments (split first, filled in after:
  * no shell, and a value is never more than part of one argument), run as
  *
- *   server --fork--> supervisor (own process group, subreaper,
- *                    |            parent-death signal)
- *                    +--fork/exec--> renderer (stdin /dev/null,
- *                                    stdout and stderr into DIR/SESSION.log)
+ *   server --fork--> supervisor (its own process group, subreaper,
+ *                    |            parent-death signal SIGTERM)
+ *                    +--fork/exec--> renderer (leads a process group of its
+ *                                    own; stdin /dev/null, stdout and
+ *                                    stderr appended to DIR/SESSION.log)
  *
- * The supervisor is a few system calls between fork and _exit, no exec:
- * it waits for the renderer and exits as it did (the same status or
- * signal), after ending what the renderer left in its group. When the
- * server dies, even by SIGKILL, the kernel sends the supervisor SIGTERM
- * (PR_SET_PDEATHSIG); it then ends the whole group (SIGTERM, SIGKILL after
- * the grace period) and unlinks the session's segment, so a wrapper
- * (xvfb-run, a shell script) cannot outlive the server either.
+ * The supervisor is a few system calls between fork and _exit, no exec.
+ * It ends the renderer's group, SIGTERM then SIGKILL after the grace
+ * period, when it gets SIGTERM (the server's stop, or the kernel's
+ * parent-death signal when the server dies, even by SIGKILL) and when the
+ * renderer exits (what it left behind goes with it); being the subreaper,
+ * it waits for every descendant, unlinks the session's segment, and exits
+ * as the renderer did (the same status or signal). So a wrapper
+ * (xvfb-run, a shell script) cannot outlive its session or the server.
  *
  * The server polls for the segment (every 100 ms, vz_reader_open) until it
  * is valid: ready; or the renderer exits first, or --launch-timeout passes:
- * failed (the group is then ended). stop: SIGTERM to the group, SIGKILL
- * after the grace period, reaped, then the session's segment unlinked if a
- * killed renderer left it.
+ * failed (the group is then ended). Stopping is SIGTERM to the supervisor,
+ * SIGKILL to it if it is still there a second past the grace period (the
+ * renderer then gets SIGKILL as its parent-death signal); once reaped the
+ * segment is unlinked if it is still there.
  *
  * Threads: the main loop only; vs_launch_start must be called from the
  * thread that lives as long as the server (the parent-death signal follows
@@ -83,8 +86,8 @@ typedef struct
   void (*ready) (VsLaunch * launch, gpointer data);
   /* Never ready: why is one sentence (it exited first, with its status;
    * no valid segment within the timeout; its program could not run);
-   * log_tail the log's last lines (may be ""). The group is being ended
-   * already; the segment is unlinked when it is gone. */
+   * log_tail the log's last lines (may be ""). The renderer is being
+   * ended already; the segment is unlinked when it is gone. */
   void (*failed) (VsLaunch * launch, const gchar * why,
       const gchar * log_tail, gpointer data);
   /* Ended by itself after ready (exit status or signal in why). */
@@ -110,19 +113,20 @@ typedef struct
 VsLaunch *vs_launch_start (const VsLaunchOptions * options,
     const VsLaunchHooks * hooks, gpointer data, GError ** error);
 
-/* The end of the caller's use: no hook is called any more. The group gets
- * SIGTERM, SIGKILL after the grace period; once reaped, the segment is
- * unlinked if it is still there and launch is freed (on the main loop;
- * at once when the renderer is gone already). */
+/* The end of the caller's use: no hook is called any more. The renderer's
+ * group gets SIGTERM, SIGKILL after the grace period; once the supervisor
+ * is reaped, the segment is unlinked if it is still there and launch is
+ * freed (on the main loop; at once when it is gone already). */
 void vs_launch_stop (VsLaunch * launch);
 
 /* The server's SIGTERM/SIGINT path: every launch not yet reaped (stopped
- * ones too) gets SIGTERM, then SIGKILL past the longest grace period; all
- * are reaped, their segments unlinked and freed before this returns. No
- * hooks. Handles are invalid afterwards. */
+ * ones too) is ended as by vs_launch_stop, at once; all are reaped, their
+ * segments unlinked and freed before this returns (the longest grace
+ * period, plus a second at most). No hooks. Handles are invalid
+ * afterwards. */
 void vs_launch_stop_all_now (void);
 
-/* The supervisor's pid, which is also the group's id; 0 once reaped. */
+/* The supervisor's pid; 0 once reaped. */
 GPid vs_launch_get_pid (const VsLaunch * launch);
 const gchar *vs_launch_get_segment (const VsLaunch * launch);
 const gchar *vs_launch_get_session (const VsLaunch * launch);
