@@ -487,6 +487,45 @@ test_crash_after_ready (void)
   watch_clear (&w);
 }
 
+/* vizstream.Publisher dies of SIGTERM (Python's default) without closing
+ * its segment: stop unlinks it. The template reads the segment's name from
+ * the environment. */
+static void
+test_python_publisher_stopped (void)
+{
+  const gchar *templ = "/usr/bin/python3 -c 'import os, time, vizstream; "
+      "p = vizstream.Publisher(os.environ[\"VIZSTREAM_SEGMENT\"], {width}, "
+      "{height}); f = bytes({width} * {height} * 4)\nwhile True:\n"
+      "  p.publish(f); time.sleep(0.03)'";
+  gchar *segment, *lib;
+  Watch w;
+  VsLaunch *l;
+  pid_t pids[2];
+  guint width = 0;
+
+  lib = g_build_filename (g_getenv ("VZ_BUILD_ROOT"), "lib", "vizstream",
+      "libvizstream.so.0", NULL);
+  g_setenv ("VIZSTREAM_LIB", lib, TRUE);
+  g_free (lib);
+  lib = g_build_filename (g_getenv ("VZ_SOURCE_ROOT"), "python", NULL);
+  g_setenv ("PYTHONPATH", lib, TRUE);
+  g_free (lib);
+  l = start (&w, templ, 20, 0);
+  run (&w, 25000);
+  if (w.failed)
+    g_error ("%s: %s", w.why, w.tail);
+  g_assert_cmpint (w.ready, ==, 1);
+  segment = g_strdup (vs_launch_get_segment (l));
+  pids[0] = vs_launch_get_pid (l);
+  pids[1] = writer_pid (segment, &width);
+  g_assert_cmpuint (width, ==, 320);
+  vs_launch_stop (l);
+  g_assert_cmpint (wait_gone (pids, 2, 5000), >=, 0);
+  g_assert_false (segment_exists (segment));
+  g_free (segment);
+  watch_clear (&w);
+}
+
 static void
 test_stop_ignoring_sigterm (void)
 {
@@ -509,6 +548,43 @@ test_stop_ignoring_sigterm (void)
   g_assert_cmpint (ms, >=, 900);
   g_assert_cmpint (ms, <, 3000);
   g_assert_cmpint (w.ready + w.failed + w.exited, ==, 0);
+  watch_clear (&w);
+}
+
+/* A supervisor that cannot act (stopped here): the server kills it a
+ * second past the grace period, the renderer dies with it (its
+ * parent-death signal), and the server unlinks the segment left. */
+static void
+test_supervisor_stuck (void)
+{
+  gchar *templ = demo_template (), *segment;
+  Watch w;
+  VsLaunch *l;
+  pid_t pids[2];
+  gint64 t0;
+  gint ms;
+
+  l = start (&w, templ, 10, 500);
+  run (&w, 15000);
+  g_assert_cmpint (w.ready, ==, 1);
+  segment = g_strdup (vs_launch_get_segment (l));
+  pids[0] = vs_launch_get_pid (l);
+  pids[1] = writer_pid (segment, NULL);
+  g_assert_cmpint (kill (pids[0], SIGSTOP), ==, 0);
+  t0 = g_get_monotonic_time ();
+  vs_launch_stop (l);
+  ms = wait_gone (pids, 2, 5000);
+  g_printerr ("a stuck supervisor and its renderer killed after %d ms "
+      "(grace 500 ms)\n", ms);
+  g_assert_cmpint (ms, >=, 1400);
+  while (segment_exists (segment)
+      && g_get_monotonic_time () - t0 < 5 * G_TIME_SPAN_SECOND) {
+    g_main_context_iteration (NULL, FALSE);
+    g_usleep (10 * 1000);
+  }
+  g_assert_false (segment_exists (segment));
+  g_free (segment);
+  g_free (templ);
   watch_clear (&w);
 }
 
@@ -664,8 +740,9 @@ main (int argc, char **argv)
     log_dir = argv[3];
     return helper_main (argv[2]);
   }
-  if (!build)
-    g_error ("VZ_BUILD_ROOT is not set: run through meson test");
+  if (!build || !g_getenv ("VZ_SOURCE_ROOT"))
+    g_error ("VZ_BUILD_ROOT or VZ_SOURCE_ROOT is not set: run through meson "
+        "test");
   demo = g_build_filename (build, "examples", "demo", "vizstream-demo", NULL);
   log_dir = g_dir_make_tmp ("vs-launch-logs-XXXXXX", NULL);
   g_assert_true (vs_launch_prepare_log_dir (log_dir, &err));
@@ -675,8 +752,11 @@ main (int argc, char **argv)
   g_test_add_func ("/launch/never_ready", test_never_ready);
   g_test_add_func ("/launch/exits_before_ready", test_exits_before_ready);
   g_test_add_func ("/launch/crash_after_ready", test_crash_after_ready);
+  g_test_add_func ("/launch/python_publisher_stopped",
+      test_python_publisher_stopped);
   g_test_add_func ("/launch/stop_ignoring_sigterm",
       test_stop_ignoring_sigterm);
+  g_test_add_func ("/launch/supervisor_stuck", test_supervisor_stuck);
   g_test_add_func ("/launch/stop_all_now", test_stop_all_now);
   g_test_add_func ("/launch/server_killed", test_server_killed);
   r = g_test_run ();
