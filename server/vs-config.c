@@ -7,6 +7,7 @@
 #endif
 
 #include "vs-config.h"
+#include "vs-launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,7 +250,8 @@ typedef struct
       *udp_ports, *record_max_size;
   gint port, max_fps, max_viewers, max_message, timeout, rtmp_key,
       mjpeg_quality, mjpeg_fps, max_input_rate, turn_ttl, request_timeout,
-      idle_timeout, max_per_address, record_max_seconds;
+      idle_timeout, max_per_address, record_max_seconds, launch_timeout,
+      max_sessions, session_idle_timeout;
   gboolean no_adapt, version;
   gchar **segments;
 } RawOptions;
@@ -364,6 +366,38 @@ parse_streams (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
           "(docs/server.md \"Several streams\")", one);
   }
   return TRUE;
+}
+
+/* --launch and its options: the template checked, the log directory made
+ * now rather than at the first session. Unset: G_MININT. */
+static gboolean
+check_launch (VsConfig * cfg, RawOptions * o, GError ** error)
+{
+  if (!cfg->launch) {
+    if (o->launch_timeout != G_MININT || o->max_sessions != G_MININT
+        || o->session_idle_timeout != G_MININT || cfg->launch_log_dir)
+      return bad (error, "--launch-timeout, --max-sessions, "
+          "--session-idle-timeout and --launch-log-dir go with --launch CMD");
+    return TRUE;
+  }
+  cfg->launch_timeout = o->launch_timeout == G_MININT ? 20 : o->launch_timeout;
+  cfg->max_sessions = o->max_sessions == G_MININT ? 8 : o->max_sessions;
+  cfg->session_idle_timeout = o->session_idle_timeout == G_MININT ? 60 :
+      o->session_idle_timeout;
+  if (o->launch_timeout != G_MININT && (o->launch_timeout < 1
+          || o->launch_timeout > 600))
+    return bad (error, "--launch-timeout wants 1..600 seconds");
+  if (o->max_sessions != G_MININT && (o->max_sessions < 1
+          || o->max_sessions > 1000))
+    return bad (error, "--max-sessions wants 1..1000");
+  if (o->session_idle_timeout != G_MININT && (o->session_idle_timeout < 1
+          || o->session_idle_timeout > 86400))
+    return bad (error, "--session-idle-timeout wants 1..86400 seconds");
+  if (!vs_launch_check_template (cfg->launch, error))
+    return FALSE;
+  if (!cfg->launch_log_dir)
+    cfg->launch_log_dir = vs_launch_default_log_dir ();
+  return vs_launch_prepare_log_dir (cfg->launch_log_dir, error);
 }
 
 /* Turns the raw options into cfg: defaults, profiles, ranges. */
@@ -530,6 +564,8 @@ validate (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
   cfg->record_max_seconds = o->record_max_seconds;
   if (cfg->record_dir && !check_record_dir (cfg->record_dir, error))
     return FALSE;
+  if (!check_launch (cfg, o, error))
+    return FALSE;
   if (o->max_input_rate < 1 || o->max_input_rate > 100000)
     return bad (error, "--max-input-rate wants 1..100000");
   cfg->max_input_rate = o->max_input_rate;
@@ -563,6 +599,8 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
     .timeout = 20,.rtmp_key = 2,.mjpeg_quality = 80,.mjpeg_fps = 15,
     .max_input_rate = 250,.turn_ttl = 86400,.request_timeout = 10,
     .idle_timeout = 60,.max_per_address = 64,.record_max_seconds = G_MININT,
+    .launch_timeout = G_MININT,.max_sessions = G_MININT,
+    .session_idle_timeout = G_MININT,
   };
   const GOptionEntry entries[] = {
     {"segment", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.segments,
@@ -670,6 +708,21 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
         "JPEG quality of /mjpeg and /snapshot.jpg, 1..100 (default 80)", "Q"},
     {"mjpeg-fps", 0, 0, G_OPTION_ARG_INT, &o.mjpeg_fps,
         "Frames per second on /mjpeg at most (default 15)", "FPS"},
+    {"launch", 0, 0, G_OPTION_ARG_STRING, &cfg->launch,
+        "Start a renderer per session with this command; {segment}, "
+          "{session}, {width}, {height} are filled in", "CMD"},
+    {"launch-timeout", 0, 0, G_OPTION_ARG_INT, &o.launch_timeout,
+        "Seconds a launched renderer has to make its segment (default 20)",
+        "S"},
+    {"max-sessions", 0, 0, G_OPTION_ARG_INT, &o.max_sessions,
+        "Launched sessions at once (default 8)", "N"},
+    {"session-idle-timeout", 0, 0, G_OPTION_ARG_INT,
+          &o.session_idle_timeout,
+        "Seconds a launched session lives on after its last viewer leaves "
+          "(default 60)", "S"},
+    {"launch-log-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->launch_log_dir,
+        "The launched renderers' output, SESSION.log (default "
+          "$XDG_RUNTIME_DIR/vizstream-server)", "DIR"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &cfg->quiet,
         "No status line", NULL},
     {"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version",
@@ -732,5 +785,7 @@ vs_config_clear (VsConfig * cfg)
   g_strfreev (cfg->janus_rtp);
   g_strfreev (cfg->janus_url);
   g_free (cfg->record_dir);
+  g_free (cfg->launch);
+  g_free (cfg->launch_log_dir);
   memset (cfg, 0, sizeof *cfg);
 }

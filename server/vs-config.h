@@ -88,6 +88,12 @@ typedef struct
   gchar *record_dir;            /* --record: NULL = off */
   guint64 record_max_bytes;     /* --record-max-size: a new file past it */
   guint record_max_seconds;     /* --record-max-seconds: likewise */
+  /* Renderers on demand (vs-launch.h). */
+  gchar *launch;                /* --launch template; NULL = off */
+  guint launch_timeout;         /* seconds for a valid segment */
+  guint max_sessions;           /* launched sessions at once */
+  guint session_idle_timeout;   /* seconds a session outlives its viewers */
+  gchar *launch_log_dir;        /* the renderers' logs, SESSION.log */
 } VsConfig;
 
 typedef enum

@@ -310,9 +310,87 @@ test_record (void)
   g_free (dir);
 }
 
+/* $XDG_RUNTIME_DIR for this process (GLib reads it once), set in main. */
+static gchar *runtime;
+
+static void
+test_launch (void)
+{
+  VsConfig cfg;
+  gchar *why, *dir = g_dir_make_tmp ("vs-launch-XXXXXX", NULL);
+  gchar *logs = g_build_filename (dir, "logs", NULL);
+  gchar *open_dir = g_build_filename (dir, "open", NULL);
+  gchar *def = g_build_filename (runtime, "vizstream-server", NULL);
+  GStatBuf st;
+
+  /* The default log directory: made private under $XDG_RUNTIME_DIR. */
+  g_assert_cmpint (parse (&cfg, &why, "-s", "s", NULL), ==, VS_CONFIG_RUN);
+  g_assert_null (cfg.launch);
+  g_assert_null (cfg.launch_log_dir);
+  vs_config_clear (&cfg);
+  g_assert_cmpint (parse (&cfg, &why, "-s", "s", "--launch",
+          "true --segment {segment} --size {width}x{height}", NULL), ==,
+      VS_CONFIG_RUN);
+  g_assert_cmpstr (cfg.launch, ==,
+      "true --segment {segment} --size {width}x{height}");
+  g_assert_cmpuint (cfg.launch_timeout, ==, 20);
+  g_assert_cmpuint (cfg.max_sessions, ==, 8);
+  g_assert_cmpuint (cfg.session_idle_timeout, ==, 60);
+  g_assert_cmpstr (cfg.launch_log_dir, ==, def);
+  g_assert_cmpint (g_stat (def, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 0777, ==, 0700);
+  vs_config_clear (&cfg);
+  g_assert_cmpint (parse (&cfg, &why, "-s", "s", "--launch", "true",
+          "--launch-timeout", "5", "--max-sessions", "2",
+          "--session-idle-timeout", "300", "--launch-log-dir", logs, NULL), ==,
+      VS_CONFIG_RUN);
+  g_assert_cmpuint (cfg.launch_timeout, ==, 5);
+  g_assert_cmpuint (cfg.max_sessions, ==, 2);
+  g_assert_cmpuint (cfg.session_idle_timeout, ==, 300);
+  g_assert_cmpstr (cfg.launch_log_dir, ==, logs);
+  g_assert_true (g_file_test (logs, G_FILE_TEST_IS_DIR));
+  vs_config_clear (&cfg);
+
+  bad ("unknown placeholder {port}", "-s", "s", "--launch",
+      "true --port {port}", NULL);
+  bad ("unclosed '{'", "-s", "s", "--launch", "true {segment", NULL);
+  bad ("does not split", "-s", "s", "--launch", "true 'open", NULL);
+  bad ("does not split", "-s", "s", "--launch", "  ", NULL);
+  bad ("no program 'vizstream-no-such-renderer' in PATH", "-s", "s",
+      "--launch", "vizstream-no-such-renderer {segment}", NULL);
+  bad ("named plainly", "-s", "s", "--launch", "{segment}", NULL);
+  bad ("'/nonexistent/renderer' is not an executable", "-s", "s",
+      "--launch", "/nonexistent/renderer", NULL);
+  bad ("--launch-timeout wants 1..600", "-s", "s", "--launch", "true",
+      "--launch-timeout", "0", NULL);
+  bad ("--max-sessions wants 1..1000", "-s", "s", "--launch", "true",
+      "--max-sessions", "1001", NULL);
+  bad ("--session-idle-timeout wants 1..86400", "-s", "s", "--launch",
+      "true", "--session-idle-timeout", "-1", NULL);
+  bad ("go with --launch", "-s", "s", "--max-sessions", "4", NULL);
+  bad ("go with --launch", "-s", "s", "--launch-log-dir", logs, NULL);
+  g_assert_cmpint (g_mkdir (open_dir, 0777), ==, 0);
+  g_assert_cmpint (g_chmod (open_dir, 0777), ==, 0);
+  bad ("other users may write into", "-s", "s", "--launch", "true",
+      "--launch-log-dir", open_dir, NULL);
+
+  g_rmdir (open_dir);
+  g_rmdir (logs);
+  g_rmdir (def);
+  g_rmdir (dir);
+  g_free (open_dir);
+  g_free (def);
+  g_free (logs);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
+  gint r;
+
+  runtime = g_dir_make_tmp ("vs-config-run-XXXXXX", NULL);
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
   gst_init (NULL, NULL);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/config/defaults", test_defaults);
@@ -323,5 +401,9 @@ main (int argc, char **argv)
   g_test_add_func ("/config/redact", test_redact);
   g_test_add_func ("/config/origin", test_origin);
   g_test_add_func ("/config/record", test_record);
-  return g_test_run ();
+  g_test_add_func ("/config/launch", test_launch);
+  r = g_test_run ();
+  g_rmdir (runtime);
+  g_free (runtime);
+  return r;
 }
