@@ -169,8 +169,12 @@ vs_rate_cap_pass (guint64 * next, guint64 pts, guint fps)
   }
   if (pts + early < *next)
     return FALSE;
-  /* The slot after the one this frame falls in: a late frame does not
-   * move the grid, or the next frame on time would be dropped. */
-  *next += period * (1 + (pts + early - *next) / period);
+  /* The next slot: a frame late by less than a period does not move the
+   * grid (the next frame on time still passes); one later than that
+   * starts a new one. */
+  if (pts < *next + period)
+    *next += period;
+  else
+    *next = pts + period;
   return TRUE;
 }

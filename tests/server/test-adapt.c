@@ -252,6 +252,11 @@ test_rate_cap (void)
     passed += vs_rate_cap_pass (&next, 20 * GST_SECOND + i * GST_SECOND / 30
         + (i % 3 == 1 ? 10 * GST_MSECOND : 0), 30);
   g_assert_cmpuint (passed, ==, 90);
+  /* ... and a frame 30 ms late (most of a period): the next still passes. */
+  g_assert_true (vs_rate_cap_pass (&next, 23 * GST_SECOND + 30 * GST_MSECOND,
+          30));
+  g_assert_true (vs_rate_cap_pass (&next, 23 * GST_SECOND + GST_SECOND / 30,
+          30));
   /* 30 fps in at a cap of 20 (the ladder's): 2 of 3. */
   next = GST_CLOCK_TIME_NONE;
   passed = 0;
