@@ -133,7 +133,8 @@ def server_round(procs, browser, segment, published):
             time.sleep(0.2)
         time.sleep(3)                  # settle: rate control, size ladder
         p0 = browser.js("p", COUNT_JS)
-        v0 = status(url)["variants"][0]
+        st0 = status(url)
+        v0 = st0["variants"][0]
         n0, c0, t0 = published.now(), cpu_seconds(server.pid), time.monotonic()
         b0 = tree_cpu_seconds(browser.proc.pid)
         time.sleep(SECONDS)
@@ -147,11 +148,21 @@ def server_round(procs, browser, segment, published):
     finally:
         procs.stop(server)
     encoded = v1["frames"] - v0["frames"]
+
+    def delta(new, old, key):
+        return (new.get(key) or 0) - (old.get(key) or 0)
+    page = json.loads(page or "{}")
     return {"ms": (c1 - c0) / max(1, encoded) * 1e3, "encoded": encoded,
             "published": n1 - n0, "presented": p1 - p0, "seconds": t1 - t0,
             "kbps": v1["target_kbps"], "browser_cpu": (b1 - b0) / (t1 - t0),
-            "page": json.loads(page or "{}"), "viewers": st1.get("viewers"), "size": (v1["width"], v1["height"]),
-            "encoder": st1.get("encoder") or v1.get("encoder")}
+            "size": (v1["width"], v1["height"]),
+            "encoder": st1.get("encoder") or v1.get("encoder"),
+            # where the frames the server did not encode went
+            "missed": delta(st1, st0, "source_missed"),
+            "capped": delta(v1, v0, "dropped_rate_cap"),
+            "busy": delta(v1, v0, "dropped_busy"),
+            "overruns": sum(v.get("overruns", 0) for v in st1.get("viewers") or []),
+            "plis": page.get("plis")}
 
 
 BARE = textwrap.dedent("""
@@ -204,8 +215,6 @@ def main():
         for r in range(ROUNDS):
             s = server_round(procs, browser, segment, published)
             b = bare_round(segment, s["kbps"])
-            print("  page: %s" % s["page"])
-            print("  viewers: %s" % s["viewers"])
             server_ms.append(s["ms"])
             bare_ms.append(b["ms"])
             dropped.append(s["published"] - s["encoded"])
@@ -217,6 +226,10 @@ def main():
                      s["presented"], s["presented"] / s["seconds"], s["kbps"], s["encoder"],
                      s["browser_cpu"] * 100,
                      b["ms"], b["encoded"]))
+            print("  not encoded: %d missed by the source, %d above the rate cap, %d "
+                  "with the encode busy; viewer queue overruns %d (since it joined), "
+                  "page PLIs %s" % (s["missed"], s["capped"], s["busy"], s["overruns"],
+                                    s["plis"]))
     finally:
         published.close()
         browser.quit()

@@ -158,11 +158,23 @@ vs_adapt_decide (VsLegAdapt * leg, const VsAdaptInput * in,
 gboolean
 vs_rate_cap_pass (guint64 * next, guint64 pts, guint fps)
 {
+  guint64 period = GST_SECOND / MAX (fps, 1), early = period / 4;
+
   if (!GST_CLOCK_TIME_IS_VALID (pts))
     return TRUE;
-  if (GST_CLOCK_TIME_IS_VALID (*next) && pts < *next
-      && *next - pts < GST_SECOND)
+  if (!GST_CLOCK_TIME_IS_VALID (*next) || pts + GST_SECOND < *next
+      || pts >= *next + GST_SECOND) {
+    *next = pts + period;
+    return TRUE;
+  }
+  if (pts + early < *next)
     return FALSE;
-  *next = pts + (GstClockTime) (GST_SECOND / MAX (fps, 1) * 0.8);
+  /* The next slot: a frame late by less than a period does not move the
+   * grid (the next frame on time still passes); one later than that
+   * starts a new one. */
+  if (pts < *next + period)
+    *next += period;
+  else
+    *next = pts + period;
   return TRUE;
 }

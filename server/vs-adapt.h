@@ -91,9 +91,11 @@ typedef struct
 void vs_adapt_decide (VsLegAdapt * leg, const VsAdaptInput * in,
     VsAdaptDecision * out);
 
-/* A frame rate cap that keeps the source's timestamps: a frame passes
- * when it is at least 80 % of a period after the last one that passed.
- * A jump back or of more than a second starts over. */
+/* A frame rate cap that keeps the source's timestamps: slots one period
+ * apart; a frame passes when it is at most a quarter of a period before
+ * the next slot, and a late one does not move the slots (a source at the
+ * cap's own rate, timestamps jittering, loses no frame). A jump back or
+ * of more than a second starts over. */
 gboolean vs_rate_cap_pass (guint64 * next_pts, guint64 pts, guint fps);
 
 G_END_DECLS

@@ -488,6 +488,23 @@ vs_media_describe (VsMedia * media, JsonBuilder * b)
   json_builder_add_string_value (b, g_atomic_int_get (&media->src_format) ?
       gst_video_format_to_string (g_atomic_int_get (&media->src_format)) :
       NULL);
+  /* shmframesrc's: frames pushed, and published but never pushed. */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (media->source),
+          "stats")) {
+    GstStructure *st = NULL;
+    guint64 read = 0, missed = 0;
+
+    g_object_get (media->source, "stats", &st, NULL);
+    if (st) {
+      gst_structure_get_uint64 (st, "frames-read", &read);
+      gst_structure_get_uint64 (st, "frames-missed", &missed);
+      gst_structure_free (st);
+    }
+    json_builder_set_member_name (b, "source_frames");
+    json_builder_add_int_value (b, read);
+    json_builder_set_member_name (b, "source_missed");
+    json_builder_add_int_value (b, missed);
+  }
   /* What the viewers hold: back to the same figure when they are gone. */
   json_builder_set_member_name (b, "elements");
   json_builder_add_int_value (b, GST_BIN_NUMCHILDREN (media->pipeline));

@@ -36,6 +36,7 @@ struct _VsVariant
   guint keyunit_timer;          /* a key frame asked for, to be sent */
   /* counters: atomics written by the probe, the rest by tick */
   gint64 frames, bytes;
+  gint64 capped, busy;          /* frames dropped before the encoder */
   gint64 tick_frames, tick_bytes;
   gint64 tick_us;
   gdouble fps_now, kbps_now;
@@ -190,10 +191,21 @@ static GstPadProbeReturn
 rate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   VsVariant *v = data;
-  return vs_rate_cap_pass (&v->next_pts,
-      GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)),
-      (guint) g_atomic_int_get (&v->fps_cap)) ?
-      GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  if (vs_rate_cap_pass (&v->next_pts,
+          GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)),
+          (guint) g_atomic_int_get (&v->fps_cap)))
+    return GST_PAD_PROBE_OK;
+  g_atomic_pointer_add (&v->capped, 1);
+  return GST_PAD_PROBE_DROP;
+}
+
+/* The queue before the encode is full: the encode has not taken the
+ * previous frame yet, and the older of the two is dropped. */
+static void
+on_busy (GstElement * queue, gpointer data)
+{
+  VsVariant *v = data;
+  g_atomic_pointer_add (&v->busy, 1);
 }
 
 static GstPadProbeReturn
@@ -270,6 +282,7 @@ variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
   /* Never more than the newest frame waiting for the encoder. */
   g_object_set (v->queue, "max-size-buffers", 1, "max-size-bytes", 0,
       "max-size-time", (guint64) 0, "leaky", 2, NULL);
+  g_signal_connect (v->queue, "overrun", G_CALLBACK (on_busy), v);
   g_object_set (v->valve, "drop", TRUE, NULL);
   v->next_pts = GST_CLOCK_TIME_NONE;
   g_object_set (v->convert, "n-threads", 2, NULL);
@@ -428,6 +441,12 @@ describe_variant (JsonBuilder * b, VsVariant * v)
   json_builder_add_int_value (b, v->height ? v->height : sh);
   json_builder_set_member_name (b, "frames");
   json_builder_add_int_value (b, g_atomic_pointer_get (&v->frames));
+  /* Frames of the source that this encode did not take: above its frame
+   * rate cap, or the encode still busy with the previous one. */
+  json_builder_set_member_name (b, "dropped_rate_cap");
+  json_builder_add_int_value (b, g_atomic_pointer_get (&v->capped));
+  json_builder_set_member_name (b, "dropped_busy");
+  json_builder_add_int_value (b, g_atomic_pointer_get (&v->busy));
   json_builder_end_object (b);
 }
 

@@ -209,6 +209,33 @@ pli_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_DROP;
 }
 
+/* The encoder answers a key frame request with a downstream
+ * force-key-unit event asking for all headers. rtph264pay (1.22 and
+ * later, aggregate-mode zero-latency) then bundles its SPS/PPS ahead of
+ * the frame's access unit delimiter, and the delimiter closes that bundle
+ * as an access unit of its own, marker bit set: the browser takes the
+ * SPS/PPS packet for a frame, fails to decode it and asks for a key frame
+ * again (a PLI for each one: ~5 fps, key frames only). config-interval -1
+ * already puts SPS/PPS before every IDR, in the frame; the event is
+ * passed on without all-headers. */
+static GstPadProbeReturn
+key_unit_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstClockTime ts, stream_time, running_time;
+  gboolean all_headers;
+  guint count;
+
+  if (!gst_video_event_is_force_key_unit (event)
+      || !gst_video_event_parse_downstream_force_key_unit (event, &ts,
+          &stream_time, &running_time, &all_headers, &count) || !all_headers)
+    return GST_PAD_PROBE_OK;
+  info->data = gst_video_event_new_downstream_force_key_unit (ts,
+      stream_time, running_time, FALSE, count);
+  gst_event_unref (event);
+  return GST_PAD_PROBE_OK;
+}
+
 /* Frame timing for the page's latency figure: the RTP timestamp of each
  * frame with the renderer's publish time (and frame number). */
 static GstPadProbeReturn
@@ -622,6 +649,12 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, pli_probe, peer,
       NULL);
   gst_object_unref (pad);
+  if (peer->cfg->codec == VS_CODEC_H264) {
+    pad = gst_element_get_static_pad (peer->pay, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        key_unit_probe, NULL, NULL);
+    gst_object_unref (pad);
+  }
   pad = gst_element_get_static_pad (peer->pay, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_BUFFER_LIST, rtp_probe, peer, NULL);

@@ -3,6 +3,8 @@
 // command per line on stdin, one JSON answer per line on stdout.
 //
 //   {"id":1,"cmd":"open","page":"a","url":"http://127.0.0.1:8080/"}
+//     (optional: width, height, touch; init: a script run in the page
+//     before its own scripts)
 //   {"id":2,"cmd":"frame","page":"a","rw":1280,"rh":720}   -> demo frame tag
 //   {"id":3,"cmd":"mouse","page":"a","action":"click","x":0.5,"y":0.5}
 //   {"id":4,"cmd":"eval","page":"a","expr":"window.vizstream.role"}
@@ -93,6 +95,7 @@ async function run(msg) {
       p.on('pageerror', (e) => log.push('pageerror: ' + e.message));
       p._vzlog = log;
       pages.set(msg.page, p);
+      if (msg.init) await p.addInitScript(msg.init);
       await p.goto(msg.url);
       return true;
     }

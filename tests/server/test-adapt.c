@@ -242,6 +242,27 @@ test_rate_cap (void)
   g_assert_true (vs_rate_cap_pass (&next, 0, 30));
   /* No timestamp: passes. */
   g_assert_true (vs_rate_cap_pass (&next, GST_CLOCK_TIME_NONE, 30));
+
+  /* 30 fps in at a cap of 30, every third frame 10 ms late (a renderer
+   * that publishes late now and then): all pass. Measuring a period from
+   * the late one dropped the next one, on time. */
+  next = GST_CLOCK_TIME_NONE;
+  passed = 0;
+  for (guint i = 0; i < 90; i++)
+    passed += vs_rate_cap_pass (&next, 20 * GST_SECOND + i * GST_SECOND / 30
+        + (i % 3 == 1 ? 10 * GST_MSECOND : 0), 30);
+  g_assert_cmpuint (passed, ==, 90);
+  /* ... and a frame 30 ms late (most of a period): the next still passes. */
+  g_assert_true (vs_rate_cap_pass (&next, 23 * GST_SECOND + 30 * GST_MSECOND,
+          30));
+  g_assert_true (vs_rate_cap_pass (&next, 23 * GST_SECOND + GST_SECOND / 30,
+          30));
+  /* 30 fps in at a cap of 20 (the ladder's): 2 of 3. */
+  next = GST_CLOCK_TIME_NONE;
+  passed = 0;
+  for (guint i = 0; i < 90; i++)
+    passed += vs_rate_cap_pass (&next, i * GST_SECOND / 30, 20);
+  g_assert_cmpuint (passed, ==, 60);
 }
 
 int
