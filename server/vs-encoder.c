@@ -23,10 +23,14 @@ static const VsEncoderInfo encoders[] = {
   {"openh264enc", VS_CODEC_H264, "bitrate", 1000, FALSE,
       "complexity=low rate-control=bitrate"},
   {"vaapivp8enc", VS_CODEC_VP8, "bitrate", 1, TRUE, "rate-control=cbr"},
+  /* Fastest fixed speed, one thread (a second one spins on 2 cores and
+   * cost 35-40 % of a core instead of 21 % at 720p30), buffers and key
+   * frames as webrtcsink has them: key frames only when asked for (new
+   * viewers, PLI); docs/performance.md "Browsers". */
   {"vp8enc", VS_CODEC_VP8, "target-bitrate", 1000, FALSE,
-        "deadline=1 cpu-used=8 threads=2 end-usage=cbr lag-in-frames=0 "
-        "error-resilient=partitions undershoot=95 buffer-size=300 "
-        "buffer-initial-size=200 buffer-optimal-size=250"},
+        "deadline=1 cpu-used=-16 threads=1 end-usage=cbr lag-in-frames=0 "
+        "undershoot=95 buffer-size=150 buffer-initial-size=100 "
+        "buffer-optimal-size=120 keyframe-mode=disabled max-intra-bitrate=250"},
 };
 
 static gboolean

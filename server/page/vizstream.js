@@ -503,6 +503,16 @@
   // For tests and debugging: a signalling message as it is.
   state.sendSignal = (obj) => send(obj);
 
+  // For benches and debugging: the WebRTC statistics of the video as
+  // plain objects (inbound-rtp: jitterBufferDelay, totalDecodeTime, ...),
+  // or [] without a peer connection.
+  state.rtcStats = async () => {
+    if (!pc) return [];
+    const out = [];
+    (await pc.getStats()).forEach((r) => out.push(r));
+    return out;
+  };
+
   // For tests and debugging: send whatever the role (the server decides).
   state.forceSend = (ev) => {
     if (!channelOpen()) return false;

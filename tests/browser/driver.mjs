@@ -149,6 +149,9 @@ async function run(msg) {
         };
         video.requestVideoFrameCallback(cb);
       })`);
+    case 'rtcstats':
+      // The page's WebRTC statistics, as a list of plain objects.
+      return page.evaluate('window.vizstream.rtcStats()');
     case 'rtt':
       // Interaction round trip: an event sent from the page, until a frame
       // shown whose events counter (drawn by the demo) has moved.

@@ -206,6 +206,38 @@ class BrowserTest(BrowserTestCase):
     def test_frames_vp8(self):
         self.check_codec("vp8", "video/VP8")
 
+    def test_vp8_key_frames_on_request(self):
+        """vp8enc places no key frames of its own (keyframe-mode disabled,
+        as webrtcsink): none in 9 quiet seconds (the settings before gave
+        one every 4 s), yet a viewer that joins gets one at once, asked
+        for by the server (the first viewer decodes it too: one encode)."""
+        def keys(page):
+            k = [r["keyFramesDecoded"] for r in self.browser.call(
+                "rtcstats", page=page) if r.get("type") == "inbound-rtp"
+                and r.get("kind") == "video"]
+            self.assertEqual(len(k), 1)
+            return k[0]
+
+        self.start_server("--codec", "vp8")
+        self.open("a")
+        self.wait_frames("a")
+        time.sleep(2)
+        k0 = keys("a")
+        time.sleep(9)
+        k1 = keys("a")
+        print("key frames decoded by the first viewer: %d, 9 s later %d"
+              % (k0, k1))
+        self.assertGreaterEqual(k0, 1)
+        self.assertLessEqual(k1 - k0, 1)  # a picture loss request at most
+        self.open("b")
+        self.wait_frames("b")
+        first_ms = self.browser.js("b", "window.vizstream.firstFrameMs")
+        k2 = keys("a")
+        print("second viewer: first frame %.0f ms after its page opened; "
+              "the first viewer's key frames now %d" % (first_ms, k2))
+        self.assertLess(first_ms, 3000)
+        self.assertGreater(k2, k1)
+
     def test_low_profile(self):
         self.start_server("--profile", "low")
         self.open("a", "?stats")
