@@ -29,6 +29,8 @@ struct _VsHttp
   VsConns *conns;               /* timeouts, the per-address cap */
   gchar *url;
   guint64 rejected;
+  VsHttpNewFunc new_func;       /* /new, or NULL */
+  gpointer new_data;
 };
 
 gboolean
@@ -326,8 +328,15 @@ serve_list (VsHttp * http, SoupServerMessage * msg)
     g_free (name);
     n++;
   }
-  g_string_append_printf (out, "</ul>\n%s</body>\n</html>\n",
-      n ? "" : "<p>No stream now.</p>\n");
+  g_string_append_printf (out, "</ul>\n%s", n || http->new_func ? "" :
+      "<p>No stream now.</p>\n");
+  /* A POST: no prefetch or crawler starts a renderer by following it. */
+  if (http->new_func)
+    g_string_append_printf (out, "<form method=\"post\" action=\"new\">"
+        "%s<button type=\"submit\">Start a new session</button></form>\n",
+        http->cfg->token ? "<input type=\"password\" name=\"token\" "
+        "placeholder=\"token\" required> " : "");
+  g_string_append (out, "</body>\n</html>\n");
   soup_message_headers_replace (soup_server_message_get_response_headers
       (msg), "Content-Security-Policy", "default-src 'none'");
   soup_server_message_set_status (msg, 200, NULL);
@@ -362,6 +371,28 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
   const gchar *rest;
   Route *route;
 
+  if (http->new_func && g_str_equal (path, "/new")
+      && (g_str_equal (method, "GET") || g_str_equal (method, "POST"))) {
+    GHashTable *form = NULL;
+    const gchar *type;
+    SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+    soup_message_headers_replace (rh, "Cache-Control", "no-store");
+    soup_message_headers_replace (rh, "X-Content-Type-Options", "nosniff");
+    soup_message_headers_replace (rh, "Connection", "close");
+    type = soup_message_headers_get_content_type
+        (soup_server_message_get_request_headers (msg), NULL);
+    if (g_str_equal (method, "POST") && body->length
+        && g_strcmp0 (type, "application/x-www-form-urlencoded") == 0) {
+      gchar *text = g_strndup (body->data, body->length);
+      form = soup_form_decode (text);
+      g_free (text);
+    }
+    http->new_func (msg, form ? form : query, http->new_data);
+    if (form)
+      g_hash_table_unref (form);
+    return;
+  }
   if (g_strcmp0 (method, "GET") != 0 && g_strcmp0 (method, "HEAD") != 0) {
     soup_server_message_set_status (msg, 405, NULL);
     return;
@@ -554,6 +585,13 @@ const gchar *
 vs_http_url (VsHttp * http)
 {
   return http->url;
+}
+
+void
+vs_http_set_new_handler (VsHttp * http, VsHttpNewFunc func, gpointer data)
+{
+  http->new_func = func;
+  http->new_data = data;
 }
 
 guint64
