@@ -182,7 +182,8 @@ ws_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
 /* /status tells who watches and from where: with a token configured it
  * wants "Authorization: Bearer T", T the control token or the status
  * token (docs/security.md). A stream's own token opens its /status;
- * the list of all wants the server's (any token anywhere closes it). */
+ * the list of all wants the server's (any listed stream's token closes
+ * it; an unlisted one, a session, is not in it). */
 static gboolean
 status_allowed (VsHttp * http, SoupServerMessage * msg, Route * route)
 {
@@ -194,7 +195,8 @@ status_allowed (VsHttp * http, SoupServerMessage * msg, Route * route)
     any |= route->r.cfg->token != NULL;
   else
     for (GList * l = http->order; l; l = l->next)
-      any |= ((Route *) l->data)->r.cfg->token != NULL;
+      any |= ((Route *) l->data)->r.listed
+          && ((Route *) l->data)->r.cfg->token != NULL;
   if (!any)
     return TRUE;
   auth = soup_message_headers_get_one (soup_server_message_get_request_headers
