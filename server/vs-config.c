@@ -722,8 +722,9 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
     {"mjpeg-fps", 0, 0, G_OPTION_ARG_INT, &o.mjpeg_fps,
         "Frames per second on /mjpeg at most (default 15)", "FPS"},
     {"launch", 0, 0, G_OPTION_ARG_STRING, &cfg->launch,
-        "Start a renderer per session with this command; {segment}, "
-          "{session}, {width}, {height} are filled in", "CMD"},
+        "Start a renderer per session (a visit to /new) with this "
+          "command; {segment}, {session}, {width}, {height} are filled in",
+        "CMD"},
     {"launch-timeout", 0, 0, G_OPTION_ARG_INT, &o.launch_timeout,
         "Seconds a launched renderer has to make its segment (default 20)",
         "S"},
