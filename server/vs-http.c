@@ -80,12 +80,21 @@ peer_address (SoupServerMessage * msg)
 
 /* ---- routes ---- */
 
-/* The route that answers at / (the only one, when it is listed). */
+/* The route that answers at /: the only listed one (unlisted ones, the
+ * sessions, are reached by their URL only and change nothing here). */
 static Route *
 root_route (VsHttp * http)
 {
-  Route *only = http->order && !http->order->next ? http->order->data : NULL;
-  return only && only->r.listed ? only : NULL;
+  Route *only = NULL;
+
+  for (GList * l = http->order; l; l = l->next) {
+    if (!((Route *) l->data)->r.listed)
+      continue;
+    if (only)
+      return NULL;
+    only = l->data;
+  }
+  return only;
 }
 
 /* The route a path names and the rest of the path ("/" and after):

@@ -319,6 +319,23 @@ class SessionsTest(vztest.ProcessTestCase):
     def test_server_sigkill_leaves_no_renderer(self):
         self.stop_server_and_check(signal.SIGKILL)
 
+    def test_with_command_line_streams(self):
+        segment = vztest.unique_segment("sess")
+        self.procs.start([vztest.DEMO, "--segment", segment, "--size",
+                          "200x100", "--quiet"])
+        self.start("--segment", "fixed=" + segment)
+        # The command line's stream is at / as before, sessions beside it.
+        self.wait("the fixed stream", lambda: self.status()["renderer"] ==
+                  "connected")
+        code, sid, token = self.new("?width=160&height=120")
+        self.assertEqual(code, 303, sid)
+        st = self.wait("frames", lambda: (lambda s: s if s["source_frames"]
+                                          else None)(
+            self.status("/s/%s/status" % sid, token)))
+        self.assertEqual((st["source_width"], st["source_height"]), (160, 120))
+        self.assertEqual(self.status()["source_width"], 200)
+        self.assertEqual(self.status()["name"], "fixed")
+
     def test_options(self):
         for extra in (["--pipeline", "videotestsrc"], ["--record", "/tmp"]):
             self.start(*extra, expect_start=False)
