@@ -165,4 +165,8 @@ class SessionsBrowserTest(test_streams.StreamsBrowserTest):
 
 if __name__ == "__main__":
     enter_namespace()
-    unittest.main()
+    result = unittest.main(exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    # A skip (no display, no VTK) is meson's SKIP, not a pass.
+    sys.exit(77 if result.skipped else 0)
