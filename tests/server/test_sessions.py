@@ -200,8 +200,9 @@ class SessionsTest(vztest.ProcessTestCase):
             "height": "120"})
         self.assertEqual(code, 303, sid)
         self.assertNotEqual(token, "s3cret-server-token")
-        st = self.wait("frames", lambda: self.status(
-            "/s/%s/status" % sid, token))
+        st = self.wait("frames", lambda: (lambda s: s if s["source_frames"]
+                                          else None)(
+            self.status("/s/%s/status" % sid, token)))
         self.assertEqual((st["source_width"], st["source_height"]), (160, 120))
         code, sid2, _ = self.new(token="s3cret-server-token")
         self.assertEqual(code, 303)
