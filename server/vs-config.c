@@ -338,10 +338,23 @@ parse_streams (VsConfig * cfg, RawOptions * o, const VsEmbed * embed,
 {
   guint n = o->segments ? g_strv_length (o->segments) : 0;
 
-  if (!n && !cfg->pipeline_desc && !(embed && embed->make_source))
-    return bad (error, "which renderer? --segment NAME (or --pipeline DESC); "
-        "see --help");
+  if (cfg->launch) {
+    /* Sessions are streams of their own, made from a segment. */
+    const gchar *one = cfg->pipeline_desc ? "--pipeline" :
+        embed && embed->make_source ? "an embedding program" :
+        cfg->rtmp ? "--rtmp" : cfg->janus_rtp ? "--janus-rtp" :
+        cfg->janus_url ? "--janus-url" : cfg->record_dir ? "--record" : NULL;
+    if (one)
+      return bad (error, "--launch does not go with %s (docs/server.md "
+          "\"Sessions\")", one);
+  }
+  if (!n && !cfg->pipeline_desc && !(embed && embed->make_source)
+      && !cfg->launch)
+    return bad (error, "which renderer? --segment NAME (or --pipeline DESC, "
+        "or --launch CMD); see --help");
   cfg->streams = g_new0 (VsConfigStream, MAX (n, 1));
+  if (!n && cfg->launch)
+    return TRUE;                /* sessions only: no stream at start */
   for (guint i = 0; i < n; i++) {
     if (!vs_config_parse_stream (o->segments[i], &cfg->streams[i], error))
       return FALSE;
@@ -709,8 +722,9 @@ vs_config_parse (VsConfig * cfg, gint argc, const gchar * const *argv,
     {"mjpeg-fps", 0, 0, G_OPTION_ARG_INT, &o.mjpeg_fps,
         "Frames per second on /mjpeg at most (default 15)", "FPS"},
     {"launch", 0, 0, G_OPTION_ARG_STRING, &cfg->launch,
-        "Start a renderer per session with this command; {segment}, "
-          "{session}, {width}, {height} are filled in", "CMD"},
+        "Start a renderer per session (a visit to /new) with this "
+          "command; {segment}, {session}, {width}, {height} are filled in",
+        "CMD"},
     {"launch-timeout", 0, 0, G_OPTION_ARG_INT, &o.launch_timeout,
         "Seconds a launched renderer has to make its segment (default 20)",
         "S"},

@@ -29,6 +29,8 @@ struct _VsHttp
   VsConns *conns;               /* timeouts, the per-address cap */
   gchar *url;
   guint64 rejected;
+  VsHttpNewFunc new_func;       /* /new, or NULL */
+  gpointer new_data;
 };
 
 gboolean
@@ -78,12 +80,21 @@ peer_address (SoupServerMessage * msg)
 
 /* ---- routes ---- */
 
-/* The route that answers at / (the only one, when it is listed). */
+/* The route that answers at /: the only listed one (unlisted ones, the
+ * sessions, are reached by their URL only and change nothing here). */
 static Route *
 root_route (VsHttp * http)
 {
-  Route *only = http->order && !http->order->next ? http->order->data : NULL;
-  return only && only->r.listed ? only : NULL;
+  Route *only = NULL;
+
+  for (GList * l = http->order; l; l = l->next) {
+    if (!((Route *) l->data)->r.listed)
+      continue;
+    if (only)
+      return NULL;
+    only = l->data;
+  }
+  return only;
 }
 
 /* The route a path names and the rest of the path ("/" and after):
@@ -180,7 +191,8 @@ ws_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
 /* /status tells who watches and from where: with a token configured it
  * wants "Authorization: Bearer T", T the control token or the status
  * token (docs/security.md). A stream's own token opens its /status;
- * the list of all wants the server's (any token anywhere closes it). */
+ * the list of all wants the server's (any listed stream's token closes
+ * it; an unlisted one, a session, is not in it). */
 static gboolean
 status_allowed (VsHttp * http, SoupServerMessage * msg, Route * route)
 {
@@ -192,7 +204,8 @@ status_allowed (VsHttp * http, SoupServerMessage * msg, Route * route)
     any |= route->r.cfg->token != NULL;
   else
     for (GList * l = http->order; l; l = l->next)
-      any |= ((Route *) l->data)->r.cfg->token != NULL;
+      any |= ((Route *) l->data)->r.listed
+          && ((Route *) l->data)->r.cfg->token != NULL;
   if (!any)
     return TRUE;
   auth = soup_message_headers_get_one (soup_server_message_get_request_headers
@@ -326,8 +339,15 @@ serve_list (VsHttp * http, SoupServerMessage * msg)
     g_free (name);
     n++;
   }
-  g_string_append_printf (out, "</ul>\n%s</body>\n</html>\n",
-      n ? "" : "<p>No stream now.</p>\n");
+  g_string_append_printf (out, "</ul>\n%s", n || http->new_func ? "" :
+      "<p>No stream now.</p>\n");
+  /* A POST: no prefetch or crawler starts a renderer by following it. */
+  if (http->new_func)
+    g_string_append_printf (out, "<form method=\"post\" action=\"new\">"
+        "%s<button type=\"submit\">Start a new session</button></form>\n",
+        http->cfg->token ? "<input type=\"password\" name=\"token\" "
+        "placeholder=\"token\" required> " : "");
+  g_string_append (out, "</body>\n</html>\n");
   soup_message_headers_replace (soup_server_message_get_response_headers
       (msg), "Content-Security-Policy", "default-src 'none'");
   soup_server_message_set_status (msg, 200, NULL);
@@ -362,6 +382,28 @@ http_cb (SoupServer * soup, SoupServerMessage * msg, const char *path,
   const gchar *rest;
   Route *route;
 
+  if (http->new_func && g_str_equal (path, "/new")
+      && (g_str_equal (method, "GET") || g_str_equal (method, "POST"))) {
+    GHashTable *form = NULL;
+    const gchar *type;
+    SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+    soup_message_headers_replace (rh, "Cache-Control", "no-store");
+    soup_message_headers_replace (rh, "X-Content-Type-Options", "nosniff");
+    soup_message_headers_replace (rh, "Connection", "close");
+    type = soup_message_headers_get_content_type
+        (soup_server_message_get_request_headers (msg), NULL);
+    if (g_str_equal (method, "POST") && body->length
+        && g_strcmp0 (type, "application/x-www-form-urlencoded") == 0) {
+      gchar *text = g_strndup (body->data, body->length);
+      form = soup_form_decode (text);
+      g_free (text);
+    }
+    http->new_func (msg, form ? form : query, http->new_data);
+    if (form)
+      g_hash_table_unref (form);
+    return;
+  }
   if (g_strcmp0 (method, "GET") != 0 && g_strcmp0 (method, "HEAD") != 0) {
     soup_server_message_set_status (msg, 405, NULL);
     return;
@@ -554,6 +596,13 @@ const gchar *
 vs_http_url (VsHttp * http)
 {
   return http->url;
+}
+
+void
+vs_http_set_new_handler (VsHttp * http, VsHttpNewFunc func, gpointer data)
+{
+  http->new_func = func;
+  http->new_data = data;
 }
 
 guint64

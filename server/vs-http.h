@@ -47,6 +47,14 @@ const gchar *vs_http_url (VsHttp * http);
  * error that names the option and file at fault. */
 GTlsCertificate *vs_http_load_certificate (const VsConfig * cfg,
     GError ** error);
+/* /new (GET or POST; renderers on demand, vs-sessions.h): func answers
+ * it (it may pause the message). query: the URL's query, or a POST's
+ * form; NULL when there is none. Without a handler /new is 404. */
+typedef void (*VsHttpNewFunc) (SoupServerMessage * msg, GHashTable * query,
+    gpointer data);
+void vs_http_set_new_handler (VsHttp * http, VsHttpNewFunc func,
+    gpointer data);
+
 /* WebSocket upgrades refused (origin, viewer limit). */
 guint64 vs_http_rejected (VsHttp * http);
 

@@ -16,6 +16,7 @@
 #include "vs-embed.h"
 #include "vs-config.h"
 #include "vs-server.h"
+#include "vs-sessions.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ struct _VsServer
   GHashTable *failed;           /* name -> why: to remove (idle) */
   guint failed_idle;
   gboolean run_empty;
+  VsSessions *sessions;         /* --launch, or NULL */
   GMainLoop *loop;
   guint tick_id;
   gboolean tty;
@@ -237,12 +239,19 @@ server_start (VsServer * server, GError ** error)
     if (!vs_server_add_stream (server, &spec, error))
       return FALSE;
   }
+  if (server->cfg.launch) {
+    vs_server_set_run_empty (server, TRUE);
+    server->sessions = vs_sessions_new (server, &server->cfg, server->http);
+  }
   return TRUE;
 }
 
 static void
 server_stop (VsServer * server)
 {
+  /* Sessions first: their pages are told (nothing takes them back) and
+   * every renderer is ended and reaped. */
+  g_clear_pointer (&server->sessions, vs_sessions_free);
   /* The last first; no page is told anything (a restarted server takes
    * them back). */
   while (server->order) {
@@ -310,8 +319,13 @@ vs_server_main (int argc, char **argv, const VsEmbed * embed)
     vs_config_clear (&server.cfg);
     return 1;
   }
-  first = server.order->data;
-  if (server.cfg.n_streams == 1) {
+  first = server.order ? server.order->data : NULL;
+  if (!first) {
+    g_print ("vizstream-server: serving %s (sessions on demand at new: "
+        "--launch, up to %u; %s)\n", vs_http_url (server.http),
+        server.cfg.max_sessions, server.cfg.codec == VS_CODEC_H264 ? "H.264" :
+        "VP8");
+  } else if (server.cfg.n_streams == 1) {
     g_print ("vizstream-server: serving %s (segment '%s', %s with %s)\n",
         vs_http_url (server.http), server.cfg.segment ? server.cfg.segment :
         "-", server.cfg.codec == VS_CODEC_H264 ? "H.264" : "VP8",

@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 typedef struct _VsServer VsServer;
 
 /* Makes the stream, starts its pipeline and answers its URLs from now on
- * (/s/NAME/; at / too while it is the only, listed, stream). FALSE, with
+ * (/s/NAME/; at / too while it is the only listed stream). FALSE, with
  * a message for the user in error, when the name is not
  * [A-Za-z0-9_-]{1,64}, is taken, or the stream cannot start (a missing
  * element; a renderer not there yet is no error: its page waits). */

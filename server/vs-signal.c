@@ -234,6 +234,30 @@ vs_signal_message (const gchar * type, const gchar * key, const gchar * value)
 }
 
 gchar *
+vs_signal_ended (const gchar * reason, const gchar * restart)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *n;
+  gchar *text;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "ended");
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  if (restart) {
+    json_builder_set_member_name (b, "restart");
+    json_builder_add_string_value (b, restart);
+  }
+  json_builder_end_object (b);
+  n = json_builder_get_root (b);
+  text = json_to_string (n, FALSE);
+  json_node_unref (n);
+  g_object_unref (b);
+  return text;
+}
+
+gchar *
 vs_signal_ice (const gchar * candidate, guint mline)
 {
   return build ("ice", "candidate", candidate, "sdpMLineIndex", mline);

@@ -62,6 +62,9 @@ void vs_signal_clear (VsSignal * s);
 /* The answer to a ping: {"type":"pong","t":T,"server_ms":NOW}. */
 gchar *vs_signal_pong (gdouble t, gdouble server_ms);
 
+/* {"type":"ended","reason":R} and, for a session, "restart": where a new
+ * one starts, relative to the stream's page (docs/server.md "Sessions"). */
+gchar *vs_signal_ended (const gchar * reason, const gchar * restart);
 /* The messages the server sends, as text: {"type":TYPE,KEY:VALUE} (role,
  * error, renderer, offer), and an ICE candidate. */
 gchar *vs_signal_message (const gchar * type, const gchar * key,

@@ -24,7 +24,7 @@
 
 struct _VsStream
 {
-  gchar *name, *segment, *token;
+  gchar *name, *segment, *token, *restart;
   gboolean listed;
   VsConfig cfg;                 /* the server's, with the three above */
   VsStreamHooks hooks;
@@ -327,6 +327,7 @@ vs_stream_new (const VsConfig * cfg, const VsStreamSpec * spec,
   stream->segment = g_strdup (spec->segment);
   stream->token = g_strdup (spec->token ? spec->token : cfg->token);
   stream->listed = !spec->unlisted;
+  stream->restart = g_strdup (spec->restart);
   stream->hooks = *hooks;
   /* The server's settings, strings shared (it outlives us), with ours. */
   stream->cfg = *cfg;
@@ -367,7 +368,7 @@ vs_stream_free (VsStream * stream, const gchar * reason)
 
   if (!stream)
     return;
-  ended = reason ? vs_signal_message ("ended", "reason", reason) : NULL;
+  ended = reason ? vs_signal_ended (reason, stream->restart) : NULL;
   if (reason) {
     /* A WebSocket close reason holds 123 bytes: cut on a character. */
     close_reason = g_strndup (reason, 120);
@@ -394,6 +395,7 @@ vs_stream_free (VsStream * stream, const gchar * reason)
   g_free (stream->message);
   g_free (stream->name);
   g_free (stream->segment);
+  g_free (stream->restart);
   if (stream->token)
     explicit_bzero (stream->token, strlen (stream->token));
   g_free (stream->token);

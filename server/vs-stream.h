@@ -27,6 +27,9 @@ typedef struct
                                  * --pipeline or an embedder */
   const gchar *token;           /* its own token; NULL: the server's */
   gboolean unlisted;            /* not on / nor /status: by its URL only */
+  const gchar *restart;         /* a session's: where a new one starts,
+                                 * relative to its page, told to the pages
+                                 * when it ends; NULL: none */
 } VsStreamSpec;
 
 typedef struct

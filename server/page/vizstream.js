@@ -252,6 +252,14 @@
         if (pc) { pc.close(); pc = null; }
         if (ws) { ws.onclose = null; ws.close(); ws = null; }
         say('this stream has ended: ' + state.ended);
+        // A session (--launch): a link that starts a new one.
+        if (typeof m.restart === 'string' && /^[./a-z]+$/.test(m.restart)) {
+          const a = document.createElement('a');
+          a.id = 'restart';
+          a.href = m.restart;
+          a.textContent = 'start a new session';
+          message.append(document.createElement('br'), a);
+        }
         break;
       case 'error':
         state.lastError = m.message;
