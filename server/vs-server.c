@@ -225,6 +225,25 @@ quit_cb (gpointer data)
 /* ---- life ---- */
 
 /* HTTP, then the command line's streams; FALSE with the reason in error. */
+/* The table of streams as sessions see it (vs-sessions.h). */
+static gboolean
+sessions_add (const VsStreamSpec * spec, GError ** error, gpointer data)
+{
+  return vs_server_add_stream (data, spec, error);
+}
+
+static void
+sessions_remove (const gchar * name, const gchar * reason, gpointer data)
+{
+  vs_server_remove_stream (data, name, reason);
+}
+
+static VsStream *
+sessions_find (const gchar * name, gpointer data)
+{
+  return vs_server_find_stream (data, name);
+}
+
 static gboolean
 server_start (VsServer * server, GError ** error)
 {
@@ -240,8 +259,11 @@ server_start (VsServer * server, GError ** error)
       return FALSE;
   }
   if (server->cfg.launch) {
+    VsSessionsStreams streams = { sessions_add, sessions_remove,
+      sessions_find, server
+    };
     vs_server_set_run_empty (server, TRUE);
-    server->sessions = vs_sessions_new (server, &server->cfg, server->http);
+    server->sessions = vs_sessions_new (&streams, &server->cfg, server->http);
   }
   return TRUE;
 }

@@ -25,7 +25,7 @@ typedef struct _Session Session;
 
 struct _VsSessions
 {
-  VsServer *server;
+  VsSessionsStreams streams;
   const VsConfig *cfg;
   VsHttp *http;
   GHashTable *sessions;         /* id -> Session* (owned) */
@@ -122,7 +122,7 @@ session_end (Session * s, const gchar * reason)
 
   vs_log (sessions->cfg, "session %s ended: %s", s->id, reason);
   if (s->serving)
-    vs_server_remove_stream (sessions->server, s->id, reason);
+    sessions->streams.remove (s->id, reason, sessions->streams.data);
   s->serving = FALSE;
   answer_creator (s, 503, "The session ended", reason, NULL);
   g_hash_table_remove (sessions->sessions, s->id);      /* frees s */
@@ -143,7 +143,7 @@ tick_cb (gpointer data)
     VsStream *stream;
     if (!s->serving)
       continue;
-    if (!(stream = vs_server_find_stream (sessions->server, s->id))) {
+    if (!(stream = sessions->streams.find (s->id, sessions->streams.data))) {
       s->serving = FALSE;       /* removed by the server: it failed */
       gone = g_slist_prepend (gone, s);
     } else if (vs_stream_n_viewers (stream)) {
@@ -178,7 +178,7 @@ launch_ready (VsLaunch * launch, gpointer data)
   VsStreamSpec spec = { s->id, s->segment, s->token, TRUE, "../../new" };
   GError *err = NULL;
 
-  if (!vs_server_add_stream (sessions->server, &spec, &err)) {
+  if (!sessions->streams.add (&spec, &err, sessions->streams.data)) {
     vs_log (sessions->cfg, "session %s: %s", s->id, err->message);
     answer_creator (s, 500, "The session could not start", err->message,
         NULL);
@@ -328,11 +328,12 @@ new_cb (SoupServerMessage * msg, GHashTable * query, gpointer data)
 /* ---- life ---- */
 
 VsSessions *
-vs_sessions_new (VsServer * server, const VsConfig * cfg, VsHttp * http)
+vs_sessions_new (const VsSessionsStreams * streams, const VsConfig * cfg,
+    VsHttp * http)
 {
   VsSessions *sessions = g_new0 (VsSessions, 1);
 
-  sessions->server = server;
+  sessions->streams = *streams;
   sessions->cfg = cfg;
   sessions->http = http;
   sessions->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -356,8 +357,8 @@ vs_sessions_free (VsSessions * sessions)
   while (g_hash_table_iter_next (&it, NULL, &v)) {
     Session *s = v;
     if (s->serving)
-      vs_server_remove_stream (sessions->server, s->id,
-          "the server is stopping");
+      sessions->streams.remove (s->id, "the server is stopping",
+          sessions->streams.data);
     s->serving = FALSE;
     answer_creator (s, 503, "The server is stopping",
         "The server stopped before the renderer was ready.", NULL);

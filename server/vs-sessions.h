@@ -12,16 +12,27 @@
  */
 #pragma once
 
-#include "vs-server.h"
+#include "vs-stream.h"
 
 G_BEGIN_DECLS
 
 typedef struct _VsSessions VsSessions;
 
-/* Answers /new from now on (cfg->launch is set; cfg and server outlive
- * it). */
-VsSessions *vs_sessions_new (VsServer * server, const VsConfig * cfg,
-    VsHttp * http);
+/* What sessions need of the server's table of streams (vs-server.h says
+ * what each does; the server, above this module, hands them in). */
+typedef struct
+{
+  gboolean (*add) (const VsStreamSpec * spec, GError ** error,
+      gpointer data);
+  void (*remove) (const gchar * name, const gchar * reason, gpointer data);
+  VsStream *(*find) (const gchar * name, gpointer data);
+  gpointer data;
+} VsSessionsStreams;
+
+/* Answers /new from now on (cfg->launch is set; cfg, the streams' owner
+ * and http outlive it). */
+VsSessions *vs_sessions_new (const VsSessionsStreams * streams,
+    const VsConfig * cfg, VsHttp * http);
 /* The server's stop: every session's stream removed (its pages told),
  * waiting creators answered 503, every renderer ended and reaped before
  * it returns. */

@@ -202,13 +202,26 @@ vs_signal_pong (gdouble t, gdouble server_ms)
       a, b);
 }
 
+/* Ends the object b holds: its text; b is freed. */
+static gchar *
+finish (JsonBuilder * b)
+{
+  JsonNode *n;
+  gchar *text;
+
+  json_builder_end_object (b);
+  n = json_builder_get_root (b);
+  text = json_to_string (n, FALSE);
+  json_node_unref (n);
+  g_object_unref (b);
+  return text;
+}
+
 static gchar *
 build (const gchar * type, const gchar * key, const gchar * value,
     const gchar * int_key, gint64 int_value)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonNode *n;
-  gchar *text;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -219,12 +232,7 @@ build (const gchar * type, const gchar * key, const gchar * value,
     json_builder_set_member_name (b, int_key);
     json_builder_add_int_value (b, int_value);
   }
-  json_builder_end_object (b);
-  n = json_builder_get_root (b);
-  text = json_to_string (n, FALSE);
-  json_node_unref (n);
-  g_object_unref (b);
-  return text;
+  return finish (b);
 }
 
 gchar *
@@ -237,8 +245,6 @@ gchar *
 vs_signal_ended (const gchar * reason, const gchar * restart)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonNode *n;
-  gchar *text;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -249,12 +255,7 @@ vs_signal_ended (const gchar * reason, const gchar * restart)
     json_builder_set_member_name (b, "restart");
     json_builder_add_string_value (b, restart);
   }
-  json_builder_end_object (b);
-  n = json_builder_get_root (b);
-  text = json_to_string (n, FALSE);
-  json_node_unref (n);
-  g_object_unref (b);
-  return text;
+  return finish (b);
 }
 
 gchar *

@@ -525,6 +525,30 @@ make_elements (VsWebrtcPeer * peer, GError ** error)
   return TRUE;
 }
 
+/* Retransmissions (the transceiver does NACK) are kept for at most
+ * RTX_HISTORY_MS: a packet asked for later than that would arrive after
+ * the frame it belongs to is due (docs/performance.md "One viewer behind
+ * a slow link": unbounded, on a congested link they took the link over).
+ * webrtcbin makes rtprtxsend without a clock rate, without which its
+ * time limit does nothing: the video's (payload 96, 90 kHz) is given. */
+#define RTX_HISTORY_MS 250
+
+static void
+on_deep_element_added (GstBin * bin, GstBin * sub, GstElement * e,
+    gpointer data)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+  GstStructure *rates;
+
+  if (!f || !g_str_equal (GST_OBJECT_NAME (f), "rtprtxsend"))
+    return;
+  rates = gst_structure_new ("application/x-rtp-clock-rate-map", "96",
+      G_TYPE_UINT, 90000, NULL);
+  g_object_set (e, "clock-rate-map", rates, "max-size-time", RTX_HISTORY_MS,
+      NULL);
+  gst_structure_free (rates);
+}
+
 static void
 configure_elements (VsWebrtcPeer * peer, const VsTurnCredential * turn)
 {
@@ -599,6 +623,8 @@ configure_elements (VsWebrtcPeer * peer, const VsTurnCredential * turn)
     }
     gst_object_unref (ice);
   }
+  g_signal_connect (peer->webrtc, "deep-element-added",
+      G_CALLBACK (on_deep_element_added), peer);
   g_signal_connect (peer->webrtc, "on-negotiation-needed",
       G_CALLBACK (on_negotiation_needed), peer);
   g_signal_connect (peer->webrtc, "on-ice-candidate",
