@@ -215,7 +215,7 @@ def status_row(st):
             "enc_fps": v.get("fps"), "max_fps": v.get("max_fps"),
             "width": v.get("width"), "height": v.get("height"),
             "loss": p.get("loss"), "recv": p.get("recv_kbps"),
-            "trend": p.get("delay_trend_ms"), "variant": p.get("variant"),
+            "trend": p.get("delay_trend_ms"), "queue": p.get("queue_ms"), "variant": p.get("variant"),
             "connected": p.get("connected"), "viewers": len(st.get("viewers") or [])}
 
 
@@ -428,7 +428,7 @@ def summarize(run):
 def timeline(run):
     sched = run["schedule"]
     print("  (t: second of the run; | figures from here; * the step)")
-    print("    t  link target   kbps   recv  size       fps loss% trend var  "
+    print("    t  link target   kbps   recv  size       fps loss% trend queue var  "
           "g2g p95 shown")
     for k in range(int(run["duration"])):
         rs = [r for t, r in run["status"] if k <= t < k + 1 and r]
@@ -439,12 +439,13 @@ def timeline(run):
             ("|" if k == int(run["settle"]) else " ")
         if r:
             size = "%sx%s" % (r["width"], r["height"])
-            st = "%6s %6s %6s  %-9s %3s %5s %5s %-4s" % (
+            st = "%6s %6s %6s  %-9s %3s %5s %5s %5s %-4s" % (
                 fmt(r["target"]), fmt(r["kbps"]), fmt(r["recv"]), size,
                 fmt(r["max_fps"]), fmt(r["loss"] and r["loss"] * 100, "%.1f"),
-                fmt(r["trend"], "%.1f"), (r["variant"] or "-")[:4])
+                fmt(r["trend"], "%.1f"), fmt(r["queue"], "%.0f"),
+                (r["variant"] or "-")[:4])
         else:
-            st = "%-52s" % "  (no /status)"
+            st = "%-58s" % "  (no /status)"
         print("%s%4d %5d %s %7s %5d" % (mark, k, link_at(sched, k + 0.5), st,
                                         fmt(pct(lat, 95)), shown))
 

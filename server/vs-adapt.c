@@ -9,30 +9,136 @@
 #include "vs-adapt.h"
 
 #include <gst/gst.h>
+#include <stdlib.h>
 
 #define HOLD_TICKS 2             /* after a decrease */
 #define NEAR_CAPACITY 0.85      /* of the known capacity: probe slowly */
+#define CEILING 0.95            /* of the known capacity: no further */
 #define FORGET_TICKS 20         /* clean ticks that make it forget it */
+#define BUCKET_NS (4 * GST_SECOND)      /* x VS_QUEUE_BUCKETS: the base's window */
+
+void
+vs_queue_delay_report (VsQueueDelay * q, const gint64 * local_ns,
+    const gint64 * remote_ns, const guint * size, guint n)
+{
+  gint64 least = G_MAXINT64, base = G_MAXINT64;
+  gint64 first = G_MAXINT64, last = G_MININT64;
+  guint64 bytes = 0, first_size = 0;
+
+  for (guint i = 0; i < n; i++) {
+    gint64 owd = remote_ns[i] - local_ns[i];
+    if (!q->started) {
+      for (guint b = 0; b < VS_QUEUE_BUCKETS; b++)
+        q->bucket_min[b] = G_MAXINT64;
+      q->bucket_start = local_ns[i];
+      q->started = TRUE;
+    }
+    /* a new bucket every BUCKET_NS of departures: the oldest is dropped
+     * (all of them after a silence longer than the window) */
+    if (local_ns[i] - q->bucket_start >= BUCKET_NS * VS_QUEUE_BUCKETS) {
+      for (guint b = 0; b < VS_QUEUE_BUCKETS; b++)
+        q->bucket_min[b] = G_MAXINT64;
+      q->bucket_start = local_ns[i];
+    }
+    while (local_ns[i] - q->bucket_start >= BUCKET_NS) {
+      q->bucket = (q->bucket + 1) % VS_QUEUE_BUCKETS;
+      q->bucket_min[q->bucket] = G_MAXINT64;
+      q->bucket_start += BUCKET_NS;
+    }
+    q->bucket_min[q->bucket] = MIN (q->bucket_min[q->bucket], owd);
+    least = MIN (least, owd);
+    bytes += size[i];
+    if (remote_ns[i] < first) {
+      first = remote_ns[i];
+      first_size = size[i];
+    }
+    last = MAX (last, remote_ns[i]);
+  }
+  /* the first packet's bytes arrived before the span began */
+  q->last_kbps = n > 1 && last - first >= 20 * GST_MSECOND ?
+      (bytes - first_size) * 8e6 / (last - first) : 0;
+  if (least == G_MAXINT64)
+    return;
+  for (guint b = 0; b < VS_QUEUE_BUCKETS; b++)
+    base = MIN (base, q->bucket_min[b]);
+  q->last_ms = (least - base) / 1e6;
+  if (q->n_reports < VS_QUEUE_REPORTS)
+    q->reports[q->n_reports++] = q->last_ms;
+}
+
+void
+vs_adapt_brake (VsLinkStats * link)
+{
+  link->repair = TRUE;
+  link->drain = TRUE;
+}
+
+gboolean
+vs_adapt_drained (VsLinkStats * link)
+{
+  if (!link->repair)
+    return FALSE;
+  link->repair = link->drain = FALSE;
+  return TRUE;
+}
+
+static gint
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+  return x < y ? -1 : x > y;
+}
+
+gdouble
+vs_queue_delay_tick (VsQueueDelay * q)
+{
+  gdouble median;
+
+  if (q->n_reports == 0)
+    return -1;
+  qsort (q->reports, q->n_reports, sizeof (gdouble), cmp_double);
+  median = q->n_reports % 2 ? q->reports[q->n_reports / 2] :
+      0.5 * (q->reports[q->n_reports / 2 - 1] + q->reports[q->n_reports / 2]);
+  q->n_reports = 0;
+  return median;
+}
 
 guint
 vs_adapt_step (VsLinkStats * link, guint current)
 {
   gdouble target = current;
+  gboolean draining = link->drain;
 
-  if (link->loss > 0.10 || link->delay_trend > 2.0) {
+  link->key_now = FALSE;
+  if (link->loss > 0.10)
+    link->repair = TRUE;
+  else if (link->repair && link->loss <= 0.02
+      && link->queue_ms <= VS_QUEUE_FULL_MS) {
+    link->repair = FALSE;
+    link->key_now = TRUE;
+  }
+  link->drain = link->repair;
+  if (link->loss > 0.10 || link->delay_trend > 2.0
+      || link->queue_ms > VS_QUEUE_CONGESTED_MS) {
     link->bad_ticks++;
     link->good_ticks = 0;
     /* Feedback lags: the second after a decrease still reports what came
-     * before it. One decrease, then wait for the queue to drain. */
+     * before it. One decrease, then wait for the queue to drain (as long
+     * as the encode drains it, vs_adapt_brake). */
     if (link->hold_ticks == HOLD_TICKS) {
       link->hold_ticks--;
       return current;
     }
+    if (link->hold_ticks > 0 && draining && link->loss <= 0.10)
+      return current;
     /* Multiplicative decrease to what actually arrived: while the link
      * is full, that is its capacity. */
     {
       gdouble got = link->recv_kbps > 0 ? link->recv_kbps : current;
-      link->capacity_kbps = link->capacity_kbps > 0 ?
+      /* averaged with what it was, unless that is far off (the first
+       * seconds' bursts, a link that shrank) */
+      link->capacity_kbps = link->capacity_kbps > 0
+          && link->capacity_kbps < 1.5 * got ?
           0.5 * link->capacity_kbps + 0.5 * got : got;
       target = MIN (current * (1.0 - 0.5 * MIN (link->loss, 0.5)),
           got * 0.85);
@@ -41,6 +147,17 @@ vs_adapt_step (VsLinkStats * link, guint current)
   } else if (link->loss > 0.02) {
     link->bad_ticks++;
     link->good_ticks = 0;
+  } else if (link->queue_ms > VS_QUEUE_FULL_MS) {
+    /* Full but not overflowing: what arrives is the capacity; a little
+     * under it drains the queue without a cut (and no key frame for a
+     * new size). */
+    link->good_ticks = 0;
+    if (link->hold_ticks > 0)
+      link->hold_ticks--;       /* the last decrease's queue, draining */
+    else if (link->recv_kbps > 0) {
+      link->capacity_kbps = link->recv_kbps;
+      target = MIN (current, CEILING * link->recv_kbps);
+    }
   } else {
     link->good_ticks++;
     link->bad_ticks = 0;
@@ -54,7 +171,8 @@ vs_adapt_step (VsLinkStats * link, guint current)
        * the picture gets busy); slowly near the ceiling. */
       if (link->capacity_kbps > 0
           && current >= NEAR_CAPACITY * link->capacity_kbps)
-        target = current * 1.02 + 5;
+        target = MAX (current, MIN (current * 1.02 + 5,
+                CEILING * link->capacity_kbps));
       else
         target = current * 1.08 + 20;
     }
@@ -127,6 +245,7 @@ vs_adapt_decide (VsLegAdapt * leg, const VsAdaptInput * in,
 
   out->to_main = out->to_low = FALSE;
   out->steer_main_kbps = out->steer_low_kbps = 0;
+  leg->steers = in->steers || (in->on_low && in->low_users == 1);
   if (in->steers) {
     /* The controlling viewer steers the main encode. */
     out->to_main = in->on_low;

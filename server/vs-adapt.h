@@ -20,22 +20,85 @@ typedef struct
   gdouble loss;                 /* 0..1 */
   gdouble recv_kbps, sent_kbps;
   gdouble delay_trend;          /* ms, average delta of delta */
+  gdouble queue_ms;             /* standing queue on the path, ms (below) */
   guint bad_ticks, good_ticks;
   /* the controller's memory */
   gdouble capacity_kbps;        /* what the link delivered when full, 0 =
                                  * not known yet */
   guint hold_ticks;             /* no increase until the queue drained */
+  gboolean repair;              /* lost more than retransmission repairs */
+  gboolean key_now;             /* out: the viewer wants a key frame now */
+  gboolean drain;               /* out: send less until the queue drained */
 } VsLinkStats;
+
+/* The standing queue on the path to a viewer, from transport-cc
+ * feedback: each packet's one-way delay (its arrival on the viewer's
+ * clock minus its departure on ours: the clocks' offset is unknown but
+ * constant) above the least one-way delay seen in the last ~30 s is the
+ * time it waited in a queue. A feedback report's least such wait is the
+ * queue that stood through the report (a key frame's burst raises the
+ * others, not that one); the tick takes the median of its reports, so a
+ * burst that drains within the second does not count. The loss and
+ * delta-of-delta figures see a queue only once it overflows or grows
+ * fast: a target a few per cent over the link fills a 100 ms queue in
+ * seconds with both clean. */
+#define VS_QUEUE_BUCKETS 8
+#define VS_QUEUE_REPORTS 64
+typedef struct
+{
+  gint64 bucket_min[VS_QUEUE_BUCKETS];  /* least one-way delay, ns */
+  gint64 bucket_start;          /* departure that began the current one */
+  guint bucket;
+  gboolean started;
+  gdouble reports[VS_QUEUE_REPORTS];    /* this tick's, ms */
+  guint n_reports;
+  gdouble last_ms;              /* the newest report's queue */
+  gdouble last_kbps;            /* what arrived over its span, 0: unknown */
+} VsQueueDelay;
+
+/* A feedback report: the departures (our clock), arrivals (the
+ * viewer's) and sizes (bytes) of its n packets that arrived, ns. */
+void vs_queue_delay_report (VsQueueDelay * q, const gint64 * local_ns,
+    const gint64 * remote_ns, const guint * size, guint n);
+/* The median queue of the reports since the last call, ms; -1: none. */
+gdouble vs_queue_delay_tick (VsQueueDelay * q);
 
 /* One step (once a second) of a loss and delay based controller in the
  * spirit of GCC: the new target bitrate for current, kbit/s.
  *
- * Congestion (loss over 10 % or a growing delay): down to 85 % of what
- * arrived, which is then the link's known capacity, and a hold of 2 s for
- * the queue to drain. A clean link: up 8 % a second while far below the
- * known capacity, but only 2 % a second within 15 % of it, so the
- * target creeps up to the ceiling instead of crashing through it. After
- * 20 clean seconds the ceiling is forgotten (the link may have grown). */
+ * Congestion (loss over 10 %, a growing delay or a standing queue over
+ * 60 ms): down to 85 % of what arrived, which is then the link's known
+ * capacity, and a hold of 2 s for the queue to drain. A queue of 20-60 ms:
+ * the link is full, what arrives is its capacity; down to 95 % of it at
+ * most, which drains the queue without a cut. A clean link: up 8 % a
+ * second while far below the known capacity, then 2 % a second up to 95 %
+ * of it and no further. After 20 clean seconds the ceiling is forgotten
+ * (the link may have grown): probing at the full pace again, the queue
+ * stops it before any loss.
+ *
+ * A congestion with heavy loss (over 10 %) leaves the viewer with frames
+ * it cannot decode: retransmissions into a full queue are lost too, and
+ * Chromium asks for a key frame only after 3 s without a decodable frame
+ * (measured: the PLI 3.8 s after a step down from 3 to 1 Mbit/s). So
+ * once the queue has drained (under 20 ms, loss under 2 %), key_now asks
+ * for one: sent into a full queue it would be lost as well. Until then
+ * (drain) the encode sends half its target: at 85 % of the link a full
+ * 200 ms queue takes seconds to drain (measured: 3 s after a step down,
+ * the x264 reconfiguration and a new size's key frame overshooting), at
+ * half of it well under a second; the ladder still sees the target, so
+ * the picture's size does not change for that. */
+#define VS_QUEUE_FULL_MS 20.0
+#define VS_QUEUE_CONGESTED_MS 60.0
+/* A report's queue this deep is an overflowing link (a 100 ms tbf holds
+ * ~230 ms at 1 Mbit/s): the viewer steering an encode brakes at once
+ * (vs_adapt_brake) instead of at the next tick, up to a second later. */
+#define VS_QUEUE_BRAKE_MS 150.0
+/* The brake: repair (and drain) as a heavy loss does; the encode drains
+ * at half of what arrived in the report (what the link carries now). */
+void vs_adapt_brake (VsLinkStats * link);
+/* A report's queue under VS_QUEUE_FULL_MS while repairing: drained, the
+ * key frame now (TRUE), not at the next tick. */
+gboolean vs_adapt_drained (VsLinkStats * link);
 guint vs_adapt_step (VsLinkStats * link, guint current_kbps);
 
 typedef struct
@@ -68,6 +131,7 @@ gboolean vs_adapt_scale_vote (VsScaleVote * vote, gdouble current,
 typedef struct
 {
   VsLinkStats link;
+  gboolean steers;              /* it steered its encode at the last tick */
   gint64 low_since_us;
   guint low_backoff;
 } VsLegAdapt;

@@ -19,7 +19,7 @@ static const VsEncoderInfo encoders[] = {
   {"vaapih264enc", VS_CODEC_H264, "bitrate", 1, TRUE,
       "rate-control=cbr"},
   {"x264enc", VS_CODEC_H264, "bitrate", 1, FALSE,
-      "tune=zerolatency speed-preset=ultrafast vbv-buf-capacity=300 threads=2"},
+      "tune=zerolatency speed-preset=ultrafast threads=2", TRUE, 300},
   {"openh264enc", VS_CODEC_H264, "bitrate", 1000, FALSE,
       "complexity=low rate-control=bitrate"},
   {"vaapivp8enc", VS_CODEC_VP8, "bitrate", 1, TRUE, "rate-control=cbr"},
@@ -134,6 +134,8 @@ vs_encoder_configure (const VsEncoderInfo * info, GstElement * enc,
   guint gop = 4 * MAX (max_fps, 1);
 
   apply_settings (enc, info->settings);
+  if (info->vbv_ms)
+    g_object_set (enc, "vbv-buf-capacity", info->vbv_ms, NULL);
   if (has_property (enc, "key-int-max"))
     g_object_set (enc, "key-int-max", gop, NULL);
   if (has_property (enc, "keyframe-max-dist"))
@@ -144,9 +146,19 @@ vs_encoder_configure (const VsEncoderInfo * info, GstElement * enc,
 
 void
 vs_encoder_set_bitrate (const VsEncoderInfo * info, GstElement * enc,
-    guint kbps)
+    guint kbps, gdouble share)
 {
-  g_object_set (enc, info->bitrate_prop, (guint) (kbps * info->bitrate_scale),
+  gdouble given = kbps;
+
+  if (info->nominal_rate && share > 0 && share < 1) {
+    given = kbps / share;
+    /* the same bytes as vbv_ms at what is really sent */
+    g_object_set (enc, "vbv-buf-capacity", MAX (1, (guint) (info->vbv_ms *
+                share)), NULL);
+  } else if (info->vbv_ms) {
+    g_object_set (enc, "vbv-buf-capacity", info->vbv_ms, NULL);
+  }
+  g_object_set (enc, info->bitrate_prop, (guint) (given * info->bitrate_scale),
       NULL);
 }
 

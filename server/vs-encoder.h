@@ -18,6 +18,12 @@ typedef struct
   guint bitrate_scale;          /* property units per kbit/s */
   gboolean hardware;
   const gchar *settings;        /* "prop=value prop=value" */
+  /* Its rate control gives each frame bitrate / the caps' frame rate
+   * (x264enc with tune=zerolatency): when only some frames reach it, it
+   * is given more, and its VBV (vbv_ms) less time, to send what it is
+   * asked for. */
+  gboolean nominal_rate;
+  guint vbv_ms;
 } VsEncoderInfo;
 
 /* --encoder if given and present, else the first of the table for the
@@ -28,8 +34,10 @@ const VsEncoderInfo *vs_encoder_pick (const VsConfig * cfg, GError ** error);
  * most every 4 s of max_fps frames. */
 void vs_encoder_configure (const VsEncoderInfo * info, GstElement * enc,
     guint max_fps);
+/* share: the part of the caps' frames that reach the encoder (a frame
+ * rate cap below the source's), 0..1. */
 void vs_encoder_set_bitrate (const VsEncoderInfo * info, GstElement * enc,
-    guint kbps);
+    guint kbps, gdouble share);
 /* Raw format the encoder is fed (I420, NV12 for hardware). */
 const gchar *vs_encoder_input_format (const VsEncoderInfo * info);
 /* Caps after the encoder: constrained-baseline H.264 or VP8. */

@@ -30,6 +30,8 @@ struct _VsVariant
   guint min_bitrate, max_bitrate;
   gdouble scale;                /* of the source size, 1.0 = as is */
   guint fps;
+  gdouble share;                /* of the source's frames encoded */
+  guint draining;               /* kbit/s the encoder has meanwhile, 0 */
   guint width, height;          /* applied output size (0 = source) */
   VsScaleVote vote;
   gint64 last_keyunit_us;
@@ -52,6 +54,53 @@ struct _VsEncodes
 
 /* ---- settings ---- */
 
+/* The part of the source's frames the frame rate cap lets through, once
+ * the encoder has its caps: their frame rate, or for a source of
+ * variable rate (shmframesrc: 0/1) their max-framerate, which x264enc
+ * takes as the nominal rate. Before that, 1: x264enc opened with a
+ * bitrate follows the frames' timestamps, and only a change of bitrate
+ * while it runs (a reconfiguration) puts it on the nominal rate
+ * (measured: a fixed 250 kbit/s at 15 of 30 fps sends 240, a target
+ * lowered to 252 sends 125). */
+static gdouble
+variant_frame_share (VsVariant * v)
+{
+  GstPad *pad = gst_element_get_static_pad (v->enc, "sink");
+  GstCaps *caps = pad ? gst_pad_get_current_caps (pad) : NULL;
+  gint num = 0, den = 1;
+  gdouble share = 1.0;
+
+  if (caps) {
+    const GstStructure *s = gst_caps_get_structure (caps, 0);
+    if ((gst_structure_get_fraction (s, "framerate", &num, &den) && num > 0
+            && den > 0) || (gst_structure_get_fraction (s, "max-framerate",
+                &num, &den) && num > 0 && den > 0)) {
+      if (v->fps < (gdouble) num / den)
+        share = v->fps / ((gdouble) num / den);
+    }
+    gst_caps_unref (caps);
+  }
+  if (pad)
+    gst_object_unref (pad);
+  return share;
+}
+
+static void
+variant_push_bitrate (VsVariant * v)
+{
+  if (v->bitrate == 0)
+    return;
+  v->share = variant_frame_share (v);
+  if (v->draining) {
+    vs_encoder_set_bitrate (v->encodes->encoder, v->enc,
+        MIN (v->draining, v->bitrate), v->share);
+    return;
+  }
+  GST_INFO ("variant %s: %u kbit/s, %u fps, %.2f of the frames", v->name,
+      v->bitrate, v->fps, v->share);
+  vs_encoder_set_bitrate (v->encodes->encoder, v->enc, v->bitrate, v->share);
+}
+
 static void
 variant_set_bitrate (VsVariant * v, guint kbps)
 {
@@ -59,7 +108,7 @@ variant_set_bitrate (VsVariant * v, guint kbps)
   if (kbps == v->bitrate)
     return;
   v->bitrate = kbps;
-  vs_encoder_set_bitrate (v->encodes->encoder, v->enc, kbps);
+  variant_push_bitrate (v);
 }
 
 /* Output size for a scale of the source, within --max-size, even. */
@@ -115,6 +164,26 @@ variant_set_fps (VsVariant * v, guint fps)
     return;
   v->fps = fps;
   g_atomic_int_set (&v->fps_cap, (gint) fps);
+  variant_push_bitrate (v);
+}
+
+/* Less to the encoder while a viewer's queue drains (vs-adapt.h): kbps,
+ * or half the target if 0; FALSE: the target again. The target, and the
+ * ladder's size, stay. */
+static void
+variant_drain (VsVariant * v, gboolean drain, guint kbps)
+{
+  guint was = v->draining;
+
+  if (!drain)
+    v->draining = 0;
+  else if (!was || kbps)
+    v->draining = MAX (v->min_bitrate, kbps ? kbps : v->bitrate / 2);
+  if (v->draining == was)
+    return;
+  GST_INFO ("variant %s: %s %u kbit/s", v->name, drain ? "draining at" :
+      "drained, back to", drain ? v->draining : v->bitrate);
+  variant_push_bitrate (v);
 }
 
 /* The bitrate, and the size and frame rate the ladder gives for it. */
@@ -147,6 +216,7 @@ send_key_unit (VsVariant * v)
   GstPad *pad = gst_element_get_static_pad (v->enc, "src");
 
   v->last_keyunit_us = g_get_monotonic_time ();
+  GST_INFO ("variant %s: key frame", v->name);
   gst_pad_send_event (pad, gst_video_event_new_upstream_force_key_unit
       (GST_CLOCK_TIME_NONE, TRUE, 0));
   gst_object_unref (pad);
@@ -402,6 +472,9 @@ variant_tick (VsVariant * v)
   v->tick_frames = frames;
   v->tick_bytes = bytes;
   v->tick_us = now;
+  /* the source's frame rate is known (or changed) only now */
+  if (variant_frame_share (v) != v->share)
+    variant_push_bitrate (v);
 }
 
 void
@@ -536,6 +609,25 @@ vs_leg_request_key (VsLeg * leg)
 }
 
 void
+vs_leg_brake (VsLeg * leg, gdouble arrived_kbps)
+{
+  if (!leg->adapt.steers || leg->adapt.link.drain)
+    return;
+  vs_adapt_brake (&leg->adapt.link);
+  variant_drain (leg->variant, TRUE, (guint) (arrived_kbps / 2));
+}
+
+void
+vs_leg_drained (VsLeg * leg)
+{
+  if (!vs_adapt_drained (&leg->adapt.link))
+    return;
+  if (leg->adapt.steers)
+    variant_drain (leg->variant, FALSE, 0);
+  vs_leg_request_key (leg);
+}
+
+void
 vs_leg_request_key_relayed (VsLeg * leg)
 {
   variant_request_key (leg->variant);
@@ -637,13 +729,19 @@ vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader,
     };
 
     vs_adapt_decide (&leg->adapt, &in, &d);
+    if (leg->adapt.link.key_now && !d.to_main && !d.to_low)
+      vs_leg_request_key (leg);
     if (d.to_main)
       leg_move (leg, e->main);
     if (d.to_low)
       leg_move (leg, encodes_low (e));
-    if (d.steer_main_kbps)
+    if (d.steer_main_kbps) {
       variant_steer (e->main, d.steer_main_kbps);
-    if (d.steer_low_kbps && e->low)
+      variant_drain (e->main, leg->adapt.link.drain, 0);
+    }
+    if (d.steer_low_kbps && e->low) {
       variant_steer (e->low, d.steer_low_kbps);
+      variant_drain (e->low, leg->adapt.link.drain, 0);
+    }
   }
 }

@@ -59,6 +59,12 @@ void vs_leg_attach (VsLeg * leg, GstPad * gate_pad);
 void vs_leg_detach (VsLeg * leg);
 /* Asks its encode for a key frame (several legs at once get one). */
 void vs_leg_request_key (VsLeg * leg);
+/* Its queue overflows (vs_adapt_brake) while the link carries
+ * arrived_kbps: if it steers its encode, that sends half of it until the
+ * queue drained. */
+void vs_leg_brake (VsLeg * leg, gdouble arrived_kbps);
+/* Its queue drained: the encode's bitrate back, and a key frame. */
+void vs_leg_drained (VsLeg * leg);
 /* The same, the leg's delta frames flowing meanwhile: for a relay (a
  * Janus edge) whose other receivers lost nothing. */
 void vs_leg_request_key_relayed (VsLeg * leg);

@@ -44,6 +44,9 @@ struct _VsWebrtcPeer
   gint candidates;              /* atomic: local candidates gathered */
   gint relays;                  /* atomic: of which relayed (TURN) */
   guint timeout_id;
+  gint braked;                  /* atomic: tell the main loop when drained */
+  GMutex queue_lock;            /* queue_delay: rtpsession's thread, main */
+  VsQueueDelay queue_delay;
 };
 
 static VsWebrtcPeer *
@@ -63,6 +66,7 @@ peer_unref (VsWebrtcPeer * peer)
   if (peer->input_channel)
     g_object_unref (peer->input_channel);
   gst_clear_object (&peer->bin);
+  g_mutex_clear (&peer->queue_lock);
   g_free (peer);
 }
 
@@ -71,7 +75,7 @@ peer_unref (VsWebrtcPeer * peer)
 typedef enum
 {
   DEFER_SEND, DEFER_INPUT, DEFER_CONNECTED, DEFER_KEY, DEFER_FAILED,
-  DEFER_CHANNEL, DEFER_NO_RELAY
+  DEFER_CHANNEL, DEFER_NO_RELAY, DEFER_BRAKE, DEFER_DRAINED
 } DeferKind;
 
 typedef struct
@@ -150,6 +154,13 @@ deferred_run (gpointer data)
       case DEFER_KEY:
         vs_leg_request_key (&peer->leg);
         break;
+      case DEFER_BRAKE:
+        vs_leg_brake (&peer->leg, d->len);
+        g_atomic_int_set (&peer->braked, peer->leg.adapt.link.drain);
+        break;
+      case DEFER_DRAINED:
+        vs_leg_drained (&peer->leg);
+        break;
       case DEFER_FAILED:
         peer->hooks.failed (d->text, peer->hooks.data);
         break;
@@ -177,6 +188,8 @@ defer (VsWebrtcPeer * peer, DeferKind kind, const gchar * text, gssize len)
   if (text) {
     d->len = len < 0 ? strlen (text) : (gsize) len;
     d->text = g_strndup (text, d->len);
+  } else if (len > 0) {
+    d->len = len;               /* a number */
   }
   g_main_context_invoke (NULL, deferred_run, d);
 }
@@ -204,6 +217,7 @@ pli_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 
   if (!gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
     return GST_PAD_PROBE_OK;
+  GST_INFO ("viewer %u: key frame asked for", peer->id);
   g_atomic_int_set (&peer->leg.need_key, 1);
   defer (peer, DEFER_KEY, NULL, 0);
   return GST_PAD_PROBE_DROP;
@@ -274,6 +288,68 @@ rtp_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
     g_free (msg);
   }
   return GST_PAD_PROBE_OK;
+}
+
+/* rtpsession sends each transport-cc feedback report upstream as an
+ * RTPTWCCPackets event: every packet's departure and arrival, the
+ * controller's standing-queue figure (vs-adapt.h). Nothing upstream
+ * wants it. */
+static GstPadProbeReturn
+twcc_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsWebrtcPeer *peer = data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *s;
+  const GValue *packets;
+  gint64 local[256], remote[256];
+  guint size[256];
+  guint n = 0, len;
+  gdouble queue_ms, kbps;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM
+      || !(s = gst_event_get_structure (event))
+      || !gst_structure_has_name (s, "RTPTWCCPackets"))
+    return GST_PAD_PROBE_OK;
+  packets = gst_structure_get_value (s, "packets");
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS;
+  /* a GValueArray (deprecated, its type macro warns: by name) */
+  if (packets && g_str_equal (G_VALUE_TYPE_NAME (packets), "GValueArray")) {
+    GValueArray *array = g_value_get_boxed (packets);
+    len = array ? array->n_values : 0;
+    for (guint i = 0; i < len && n < G_N_ELEMENTS (local); i++) {
+      const GstStructure *p =
+          gst_value_get_structure (g_value_array_get_nth (array, i));
+      guint64 l, r;
+      guint bytes = 0;
+      gboolean lost = TRUE;
+      if (p && gst_structure_get_uint64 (p, "local-ts", &l)
+          && gst_structure_get_uint64 (p, "remote-ts", &r)
+          && gst_structure_get_boolean (p, "lost", &lost) && !lost
+          && GST_CLOCK_TIME_IS_VALID (l) && GST_CLOCK_TIME_IS_VALID (r)) {
+        gst_structure_get_uint (p, "size", &bytes);
+        local[n] = l;
+        remote[n] = r;
+        size[n] = bytes;
+        n++;
+      }
+    }
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS;
+  if (n == 0)
+    return GST_PAD_PROBE_DROP;
+  g_mutex_lock (&peer->queue_lock);
+  vs_queue_delay_report (&peer->queue_delay, local, remote, size, n);
+  queue_ms = peer->queue_delay.last_ms;
+  kbps = peer->queue_delay.last_kbps;
+  g_mutex_unlock (&peer->queue_lock);
+  /* the main loop decides (it knows whether this viewer steers and
+   * whether its encode drains already) */
+  if (queue_ms > VS_QUEUE_BRAKE_MS && kbps > 0)
+    defer (peer, DEFER_BRAKE, NULL, (gsize) kbps);
+  else if (queue_ms < VS_QUEUE_FULL_MS
+      && g_atomic_int_compare_and_exchange (&peer->braked, 1, 0))
+    defer (peer, DEFER_DRAINED, NULL, 0);
+  return GST_PAD_PROBE_DROP;
 }
 
 /* A viewer that has not connected yet holds its queue's thread inside
@@ -685,6 +761,11 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_BUFFER_LIST, rtp_probe, peer, NULL);
   gst_object_unref (pad);
+  pad = gst_element_get_static_pad (peer->setter ? peer->setter :
+      peer->rtpcaps, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, twcc_probe,
+      peer, NULL);
+  gst_object_unref (pad);
   return TRUE;
 }
 
@@ -698,6 +779,7 @@ vs_webrtc_peer_new (guint id, const VsConfig * cfg,
 
   peer->ref = 1;
   peer->id = id;
+  g_mutex_init (&peer->queue_lock);
   peer->cfg = cfg;
   peer->media = media;
   peer->hooks = *hooks;
@@ -836,6 +918,11 @@ vs_webrtc_peer_measure (VsWebrtcPeer * peer)
   if (gst_structure_get_int64 (s, "avg-delta-of-delta", &i64))
     link->delay_trend = i64 / 1e6;      /* ms */
   gst_structure_free (s);
+  g_mutex_lock (&peer->queue_lock);
+  d = vs_queue_delay_tick (&peer->queue_delay);
+  g_mutex_unlock (&peer->queue_lock);
+  if (d >= 0)
+    link->queue_ms = d;
   return TRUE;
 }
 
@@ -862,6 +949,8 @@ vs_webrtc_peer_describe (VsWebrtcPeer * peer, JsonBuilder * b)
   json_builder_add_double_value (b, link->sent_kbps);
   json_builder_set_member_name (b, "delay_trend_ms");
   json_builder_add_double_value (b, link->delay_trend);
+  json_builder_set_member_name (b, "queue_ms");
+  json_builder_add_double_value (b, link->queue_ms);
   json_builder_set_member_name (b, "overruns");
   json_builder_add_int_value (b, g_atomic_int_get (&peer->leg.overruns));
 }

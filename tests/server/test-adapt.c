@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/gst.h>
+#include <string.h>
 #include "vs-adapt.h"
 
 static void
@@ -77,11 +78,12 @@ test_step_learns_capacity (void)
   link.recv_kbps = 1100;
   vs_adapt_step (&link, 1300);
   g_assert_cmpfloat (link.capacity_kbps, ==, 1100);
-  /* 20 clean seconds: forgotten, 8 % a second again. */
+  /* 20 clean seconds: forgotten, 8 % a second again (until then no
+   * further than 95 % of the ceiling: 1100 is over it already, it stays) */
   while (link.good_ticks < 19)
     vs_adapt_step (&link, 1100);
   g_assert_cmpfloat (link.capacity_kbps, >, 0);
-  g_assert_cmpuint (vs_adapt_step (&link, 1100), ==, 1127);
+  g_assert_cmpuint (vs_adapt_step (&link, 1100), ==, 1100);
   g_assert_cmpfloat (link.capacity_kbps, ==, 0);
   g_assert_cmpuint (vs_adapt_step (&link, 1100), ==, 1208);
 }
@@ -110,6 +112,141 @@ test_step_no_increase_past_what_is_sent (void)
   g_assert_cmpuint (vs_adapt_step (&link, 1000), ==, 1000);
   link.sent_kbps = 900;
   g_assert_cmpuint (vs_adapt_step (&link, 1000), ==, 1100);
+}
+
+/* Up to 95 % of the known capacity and no further. */
+static void
+test_step_ceiling (void)
+{
+  VsLinkStats link = {.capacity_kbps = 1000,.recv_kbps = 900,
+    .sent_kbps = 900,.good_ticks = 5
+  };
+
+  g_assert_cmpuint (vs_adapt_step (&link, 900), ==, 923);
+  g_assert_cmpuint (vs_adapt_step (&link, 923), ==, 946);
+  g_assert_cmpuint (vs_adapt_step (&link, 946), ==, 950);
+  g_assert_cmpuint (vs_adapt_step (&link, 950), ==, 950);
+}
+
+/* A standing queue: over 60 ms a congestion (no loss needed), 20-60 ms
+ * the link is full: down to 95 % of what arrives at most, no increase. */
+static void
+test_step_queue (void)
+{
+  VsLinkStats link = {.queue_ms = 80,.recv_kbps = 1000,.good_ticks = 5 };
+
+  g_assert_cmpuint (vs_adapt_step (&link, 1200), ==, 850);
+  g_assert_cmpfloat (link.capacity_kbps, ==, 1000);
+  g_assert_false (link.repair);  /* no loss: nothing to repair */
+
+  memset (&link, 0, sizeof link);
+  link.queue_ms = 40;
+  link.recv_kbps = 900;
+  link.good_ticks = 5;
+  g_assert_cmpuint (vs_adapt_step (&link, 1000), ==, 855);
+  g_assert_cmpfloat (link.capacity_kbps, ==, 900);
+  g_assert_cmpuint (link.good_ticks, ==, 0);
+  /* under what arrives already: stays */
+  g_assert_cmpuint (vs_adapt_step (&link, 700), ==, 700);
+}
+
+/* A first figure from the start's burst (2500) is not averaged into the
+ * capacity that a 300 kbit/s link shows. */
+static void
+test_step_capacity_far_off (void)
+{
+  VsLinkStats link = {.loss = 0.5,.recv_kbps = 280,.capacity_kbps = 2500 };
+
+  g_assert_cmpuint (vs_adapt_step (&link, 2500), ==, 238);
+  g_assert_cmpfloat (link.capacity_kbps, ==, 280);
+}
+
+/* Heavy loss: a key frame once the queue drained, the encode draining
+ * until then; a queue still draining after the hold is not a second
+ * congestion. */
+static void
+test_step_repair (void)
+{
+  VsLinkStats link = {.loss = 0.4,.recv_kbps = 1000,.queue_ms = 200 };
+  guint kbps = vs_adapt_step (&link, 2500);
+
+  g_assert_cmpuint (kbps, ==, 850);
+  g_assert_true (link.repair);
+  g_assert_true (link.drain);
+  g_assert_false (link.key_now);
+  link.loss = 0;
+  g_assert_cmpuint (kbps = vs_adapt_step (&link, kbps), ==, 850);      /* hold */
+  link.queue_ms = 90;           /* still draining */
+  g_assert_cmpuint (kbps = vs_adapt_step (&link, kbps), ==, 850);
+  g_assert_false (link.key_now);
+  g_assert_true (link.drain);
+  link.queue_ms = 5;
+  vs_adapt_step (&link, kbps);
+  g_assert_true (link.key_now);
+  g_assert_false (link.repair);
+  g_assert_false (link.drain);
+  vs_adapt_step (&link, kbps);
+  g_assert_false (link.key_now);        /* once */
+
+  /* the brake between ticks; the report that shows it drained ends it */
+  vs_adapt_brake (&link);
+  g_assert_true (link.drain);
+  g_assert_true (vs_adapt_drained (&link));
+  g_assert_false (link.drain);
+  g_assert_false (vs_adapt_drained (&link));
+}
+
+/* The standing queue from feedback reports: one-way delay above the
+ * least seen in ~30 s; a report's least; the tick's median. */
+static void
+test_queue_delay (void)
+{
+  VsQueueDelay q = { 0 };
+  const gint64 ms = GST_MSECOND;
+  gint64 local[4], remote[4];
+  guint size[4] = { 1200, 1200, 1200, 1200 };
+  const gint64 offset = 5000 * ms;      /* the clocks differ */
+
+  /* empty: nothing */
+  g_assert_cmpfloat (vs_queue_delay_tick (&q), ==, -1);
+  /* 4 packets 10 ms apart, one-way 30 ms: the base */
+  for (guint i = 0; i < 4; i++) {
+    local[i] = i * 10 * ms;
+    remote[i] = offset + local[i] + 30 * ms;
+  }
+  vs_queue_delay_report (&q, local, remote, size, 4);
+  g_assert_cmpfloat (q.last_ms, ==, 0);
+  /* 3 x 1200 bytes over 30 ms: 960 kbit/s */
+  g_assert_cmpfloat_with_epsilon (q.last_kbps, 960, 0.5);
+  /* a queue building: 50, 70, 90, 110 ms waits: the report's least */
+  for (guint i = 0; i < 4; i++) {
+    local[i] = (100 + i * 10) * ms;
+    remote[i] = offset + local[i] + (80 + 20 * i) * ms;
+  }
+  vs_queue_delay_report (&q, local, remote, size, 4);
+  g_assert_cmpfloat (q.last_ms, ==, 50);
+  /* a burst in one report, clean in the next: the median of three */
+  for (guint i = 0; i < 4; i++) {
+    local[i] = (200 + i * 10) * ms;
+    remote[i] = offset + local[i] + 30 * ms;
+  }
+  vs_queue_delay_report (&q, local, remote, size, 4);
+  g_assert_cmpfloat (vs_queue_delay_tick (&q), ==, 0);
+  g_assert_cmpfloat (vs_queue_delay_tick (&q), ==, -1);
+  /* 40 s later the old base is forgotten: 60 ms one-way is the new base */
+  for (guint i = 0; i < 4; i++) {
+    local[i] = (40000 + i * 10) * ms;
+    remote[i] = offset + local[i] + 60 * ms;
+  }
+  vs_queue_delay_report (&q, local, remote, size, 4);
+  g_assert_cmpfloat (q.last_ms, ==, 0);
+  /* but within the window it is not */
+  for (guint i = 0; i < 4; i++) {
+    local[i] = (41000 + i * 10) * ms;
+    remote[i] = offset + local[i] + 90 * ms;
+  }
+  vs_queue_delay_report (&q, local, remote, size, 4);
+  g_assert_cmpfloat (q.last_ms, ==, 30);
 }
 
 static void
@@ -278,6 +415,12 @@ main (int argc, char **argv)
       test_step_one_decrease_per_congestion);
   g_test_add_func ("/adapt/step/not-past-what-is-sent",
       test_step_no_increase_past_what_is_sent);
+  g_test_add_func ("/adapt/step/ceiling", test_step_ceiling);
+  g_test_add_func ("/adapt/step/queue", test_step_queue);
+  g_test_add_func ("/adapt/step/capacity-far-off",
+      test_step_capacity_far_off);
+  g_test_add_func ("/adapt/step/repair", test_step_repair);
+  g_test_add_func ("/adapt/queue-delay", test_queue_delay);
   g_test_add_func ("/adapt/ladder", test_ladder);
   g_test_add_func ("/adapt/scale-vote", test_scale_vote);
   g_test_add_func ("/adapt/decide/leader", test_decide_leader_steers_main);
