@@ -124,12 +124,14 @@ vs_adapt_step (VsLinkStats * link, guint current)
     link->good_ticks = 0;
     /* Feedback lags: the second after a decrease still reports what came
      * before it. One decrease, then wait for the queue to drain (as long
-     * as the encode drains it, vs_adapt_brake). */
+     * as the encode drains it, vs_adapt_brake, and the target is near what
+     * arrives: a decrease on the first seconds' burst figures is not). */
     if (link->hold_ticks == HOLD_TICKS) {
       link->hold_ticks--;
       return current;
     }
-    if (link->hold_ticks > 0 && draining && link->loss <= 0.10)
+    if (link->hold_ticks > 0 && draining && link->loss <= 0.10
+        && (link->recv_kbps <= 0 || current <= 1.2 * link->recv_kbps))
       return current;
     /* Multiplicative decrease to what actually arrived: while the link
      * is full, that is its capacity. */

@@ -180,6 +180,10 @@ test_step_repair (void)
   g_assert_cmpuint (kbps = vs_adapt_step (&link, kbps), ==, 850);
   g_assert_false (link.key_now);
   g_assert_true (link.drain);
+  /* a target far above what arrives is cut even while draining */
+  link.recv_kbps = 300;
+  g_assert_cmpuint (vs_adapt_step (&link, kbps), ==, 255);
+  link.recv_kbps = 1000;
   link.queue_ms = 5;
   vs_adapt_step (&link, kbps);
   g_assert_true (link.key_now);
