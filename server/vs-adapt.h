@@ -105,9 +105,12 @@ typedef struct
 {
   guint src_width, src_height;  /* the source's size */
   guint max_fps;
-  gdouble bits_per_pixel;       /* 0.06 H.264, 0.08 VP8 */
+  gdouble bits_per_pixel;       /* VS_LADDER_BPP_* */
   gdouble max_scale;            /* 1.0, 0.5 for the lower encode */
 } VsLadder;
+
+#define VS_LADDER_BPP_H264 0.06
+#define VS_LADDER_BPP_VP8 0.08
 
 /* The largest picture (scale of the source) and frame rate for kbps. */
 void vs_adapt_ladder (const VsLadder * ladder, guint kbps, gdouble * scale,

@@ -192,7 +192,8 @@ variant_steer (VsVariant * v, guint kbps)
 {
   VsLadder ladder = {
     .max_fps = v->encodes->cfg->max_fps,
-    .bits_per_pixel = v->encodes->cfg->codec == VS_CODEC_VP8 ? 0.08 : 0.06,
+    .bits_per_pixel = v->encodes->cfg->codec == VS_CODEC_VP8 ?
+        VS_LADDER_BPP_VP8 : VS_LADDER_BPP_H264,
     .max_scale = v->low ? 0.5 : 1.0,
   };
   gdouble scale;
