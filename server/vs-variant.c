@@ -625,6 +625,7 @@ vs_leg_drained (VsLeg * leg)
     return;
   if (leg->adapt.steers)
     variant_drain (leg->variant, FALSE, 0);
+  leg->repairs++;
   vs_leg_request_key (leg);
 }
 
@@ -730,8 +731,10 @@ vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader,
     };
 
     vs_adapt_decide (&leg->adapt, &in, &d);
-    if (leg->adapt.link.key_now && !d.to_main && !d.to_low)
+    if (leg->adapt.link.key_now && !d.to_main && !d.to_low) {
+      leg->repairs++;
       vs_leg_request_key (leg);
+    }
     if (d.to_main)
       leg_move (leg, e->main);
     if (d.to_low)

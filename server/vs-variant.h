@@ -47,6 +47,7 @@ typedef struct
   gint need_key;                /* drop delta frames until a key frame */
   gint connected;               /* frames may flow */
   gint overruns;
+  guint repairs;                /* key frames after heavy loss (main loop) */
   gboolean measured;            /* link set this tick (WebRTC) */
   VsLegAdapt adapt;
 } VsLeg;

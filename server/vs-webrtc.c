@@ -953,6 +953,8 @@ vs_webrtc_peer_describe (VsWebrtcPeer * peer, JsonBuilder * b)
   json_builder_add_double_value (b, link->queue_ms);
   json_builder_set_member_name (b, "overruns");
   json_builder_add_int_value (b, g_atomic_int_get (&peer->leg.overruns));
+  json_builder_set_member_name (b, "repair_key_frames");
+  json_builder_add_int_value (b, peer->leg.repairs);
 }
 
 void

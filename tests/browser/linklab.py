@@ -190,6 +190,7 @@ def status_row(st):
             "width": v.get("width"), "height": v.get("height"),
             "loss": p.get("loss"), "recv": p.get("recv_kbps"),
             "trend": p.get("delay_trend_ms"), "queue": p.get("queue_ms"), "variant": p.get("variant"),
+            "repairs": p.get("repair_key_frames"),
             "connected": p.get("connected"), "viewers": len(st.get("viewers") or [])}
 
 

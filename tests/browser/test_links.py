@@ -9,9 +9,11 @@ namespace of its own, behind a veth with a tbf cap toward the viewer.
   reports more than 10 % loss, the encode at 60-100 % of the link, the
   controller's target never above the link.
 - test_step_3_to_1_recovers: 3 Mbit/s, then 1 Mbit/s at 12 s: the encode
-  under the link within 3 s, the frame number in the pixels moving again
-  within 2 s (Chromium alone asks for a key frame only after 3 s without a
-  decodable one), and over the 10 s after that the same checks as above.
+  under the link within 3 s, a key frame sent to the viewer once its queue
+  drained (/status repair_key_frames), the frame number in the pixels
+  moving again within 2 s (Chromium alone asks for a key frame only after
+  3 s without a decodable one), and over the 10 s after that the same
+  checks as above.
 
 The figures (not the bounds) are the bench's to measure: bench_links.py.
 On a failure the run's per-second timeline is printed.
@@ -180,6 +182,18 @@ class LinkTest(vztest.ProcessTestCase):
             bad.append("the encode under the link %s after the step "
                        "(bound %.1f s)" % (lab.fmt(under_s, "%.1f s", "never"),
                                            UNDER_WITHIN_S))
+        # the viewer got its key frame once the queue drained (what makes
+        # the picture move again before Chromium's own 3 s request)
+        def repairs(lo, hi):
+            return max([r["repairs"] for t, r in run["status"]
+                        if r and r.get("repairs") is not None
+                        and lo < t <= hi] or [None])
+        before = repairs(0, step_t)
+        after = repairs(step_t, step_t + UNDER_WITHIN_S + 1)
+        if after is None or after <= (before or 0):
+            bad.append("no key frame after the heavy loss of the step "
+                       "(repair_key_frames %s before it, %s after)" % (
+                           before, after))
         moving = moving_again(run["tags"], step_t, MOVING_WITHIN_S)
         moving_s = moving - step_t if moving is not None else None
         if moving_s is None or moving_s > MOVING_WITHIN_S:
