@@ -226,9 +226,13 @@ MJPEG = dict(enc=lambda q: ["jpegenc", "quality=%d" % q], fmt=["-f", "mjpeg"],
 # ---- the search ------------------------------------------------------------
 
 class Result:
-    def __init__(self, knob, kbps, ssim, cpu_ms, evals):
+    def __init__(self, knob, kbps, ssim, cpu_ms, evals, limit=""):
         self.knob, self.kbps, self.ssim, self.cpu_ms = knob, kbps, ssim, cpu_ms
         self.evals = evals
+        # "floor": even the least knob gives more than the target SSIM
+        # (the encoder's least bit rate, e.g. vp8enc at its max quantizer);
+        # "not reached": the target is above what the largest knob gives
+        self.limit = limit
 
 
 class Bench:
@@ -337,11 +341,15 @@ class Bench:
             if len(pts) == n or len(pts) >= 10:
                 break      # clamped onto a point already measured
             last = "above" if pts[k][1] >= target else "below"
+        limit = ""
         if above is None:
-            above = max(pts)   # not reached within the limits
+            above, limit = max(pts), "not reached"
+        elif below is None:
+            limit = "floor"
         kbps, s, cpu = pts[above]
         kbps2, _, cpu2 = self.measure(clip, cfg, above)   # CPU: least of two
-        return Result(above, kbps, s, self.cpu_ms(clip, min(cpu, cpu2)), len(pts))
+        return Result(above, kbps, s, self.cpu_ms(clip, min(cpu, cpu2)),
+                      len(pts), limit)
 
 
 # ---- the run ----------------------------------------------------------------
@@ -351,19 +359,20 @@ CPU_USED = [-16, -8, -4]
 VBVS = [150, 300, 600, 1000]
 
 
-def cpu_1080p(bench, clip, kbps, presets, cpu_used, high):
-    rows = []
-    for name, cfg in ([("x264 " + p, x264(p)) for p in presets] +
-                      [("x264 %s High" % p, x264(p, profile="high"))
-                       for p in presets if high and p != "ultrafast"] +
-                      [("vp8 cpu-used %d" % c, vp8(c)) for c in cpu_used]):
-        cpus = []
-        for _ in range(2):
+def cpu_1080p(bench, clip, kbps, presets, cpu_used, high, rounds=3):
+    """(name, kbit/s, CPU ms per frame): the least of `rounds` rounds,
+    the settings interleaved within each round."""
+    cfgs = ([("x264 " + p, x264(p)) for p in presets] +
+            [("x264 %s High" % p, x264(p, profile="high"))
+             for p in presets if high and p != "ultrafast"] +
+            [("vp8 cpu-used %d" % c, vp8(c)) for c in cpu_used])
+    cpus, real = {}, {}
+    for _ in range(rounds):
+        for name, cfg in cfgs:
             out = os.path.join(bench.tmp, "out." + cfg["ext"])
-            real, cpu = encbench.encode(clip, cfg["enc"](kbps), out)
-            cpus.append(cpu)
-        rows.append((name, real, bench.cpu_ms(clip, min(cpus))))
-    return rows
+            real[name], cpu = encbench.encode(clip, cfg["enc"](kbps), out)
+            cpus[name] = min(cpu, cpus.get(name, cpu))
+    return [(n, real[n], bench.cpu_ms(clip, cpus[n])) for n, _ in cfgs]
 
 
 def pick(rows_by_content, names, cpu1080, budget, contents):
@@ -513,12 +522,15 @@ def main():
                 vs = ("%8.2fx" % (r.kbps / rows[c][vp8_today].kbps)
                       if n.startswith("vp8") else "%8.2fx" % x
                       if n.startswith("x264") else "q %-6d" % r.knob)
-                print("  %-36s %8.0f %7.4f %9s %8.2fx %9.1f" % (
-                    n, r.kbps, r.ssim, vs, x, r.cpu_ms))
+                print("  %-36s %8.0f %7.4f %9s %8.2fx %9.1f%s" % (
+                    n, r.kbps, r.ssim, vs, x, r.cpu_ms,
+                    "  " + r.limit if r.limit else ""))
         print()
         print("  vs today: to x264 ultrafast vbv 300 (H.264 rows), to vp8enc "
               "as vs-encoder.c has it (VP8 rows); vs x264: to x264 today; "
-              "CPU ms/f: the encoder alone at 720p, at that bit rate")
+              "CPU ms/f: the encoder alone at 720p, at that bit rate; "
+              "floor: the encoder's least bit rate already gives more than "
+              "the target")
 
         print()
         print("== encoder CPU per frame at 1920x1080 (demo, %d frames, %d kbit/s), "
