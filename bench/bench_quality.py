@@ -15,53 +15,19 @@ per RTP packet (payload <= 1200 bytes) RTP 12 + transport-cc 8 + SRTP tag
 
 Usage: bench_quality.py [FRAMES] [SSIM...]   (defaults: 90, 0.90 0.95)"""
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-import vztest  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from encbench import capture_demo, encode as encode_clip, run, ssim  # noqa: E402
 
 W, H, FPS = 1280, 720, 30
 FRAMES = int(sys.argv[1]) if len(sys.argv) > 1 else 90
 TARGETS = [float(v) for v in sys.argv[2:]] or [0.90, 0.95]
 
 
-def run(args, **kw):
-    return subprocess.run(args, check=True, capture_output=True, **kw)
-
-
 def encode(ref, enc, out):
-    run(["gst-launch-1.0", "-q", "filesrc", "location=" + ref, "!",
-         "rawvideoparse", "width=%d" % W, "height=%d" % H, "format=i420",
-         "framerate=%d/1" % FPS, "!"] + enc + ["!", "filesink",
-                                                "location=" + out])
-    return os.path.getsize(out) * 8 / (FRAMES / FPS) / 1000.0  # kbit/s
-
-
-def ssim(ref, out, fmt):
-    """Decodes every frame as it is (no frame-rate conversion), then SSIM
-    frame by frame against the source."""
-    dec = out + ".yuv"
-    run(["ffmpeg", "-v", "error", "-y"] + fmt + ["-i", out, "-fps_mode",
-         "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", dec])
-    if os.path.getsize(dec) != os.path.getsize(ref):
-        raise RuntimeError("%s decodes to %d frames, not %d" % (
-            out, os.path.getsize(dec) // (W * H * 3 // 2), FRAMES))
-    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "%dx%d" % (W, H)]
-    p = subprocess.run(["ffmpeg", "-v", "info", "-nostats"] + raw +
-                       ["-i", dec] + raw + ["-i", ref, "-lavfi",
-                                            "[0:v][1:v]ssim", "-f", "null",
-                                            "-"], capture_output=True,
-                       text=True)
-    os.unlink(dec)
-    m = re.search(r"All:([0-9.]+)", p.stderr)
-    if not m:
-        raise RuntimeError("ssim failed: " + p.stderr[-500:])
-    return float(m.group(1))
+    return encode_clip(ref, enc, out)[0]  # kbit/s
 
 
 CODECS = {
@@ -141,20 +107,9 @@ def overhead(sizes):
 
 
 def main():
-    seg = vztest.unique_segment("q")
-    procs = vztest.Processes()
     with tempfile.TemporaryDirectory() as tmp:
-        ref = os.path.join(tmp, "ref.yuv")
-        try:
-            procs.start([vztest.DEMO, "--segment", seg, "--size", "%dx%d" % (W, H),
-                         "--fps", str(FPS), "--tags", "--quiet"])
-            time.sleep(1)
-            run(["gst-launch-1.0", "-q", "shmframesrc", "segment=" + seg,
-                 "num-buffers=%d" % FRAMES, "!", "videoconvert", "!",
-                 "video/x-raw,format=I420", "!", "filesink", "location=" + ref],
-                env=dict(os.environ))
-        finally:
-            procs.stop_all()
+        ref = capture_demo(os.path.join(tmp, "ref.yuv"), W, H, FPS, FRAMES,
+                           tags=True)
         print("bits per second at a fixed SSIM, demo scene %dx%d %d fps, %d "
               "frames (the server's encoder settings)" % (W, H, FPS, FRAMES))
         for target in TARGETS:

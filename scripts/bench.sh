@@ -52,6 +52,12 @@ VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   /usr/bin/python3 bench/bench_quality.py
 
 echo
+echo "== encoder settings: bits at SSIM 0.95 and CPU per frame, x264 presets/VBV/intra-refresh/High, vp8enc cpu-used/buffer/key frames, on three contents =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_encoders.py
+
+echo
 echo "== broadcast paths: what RTMP and HLS add vs MJPEG =="
 VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
