@@ -41,7 +41,7 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 
 # The server's x264enc settings (server/vs-encoder.c; key-int-max is its
 # 4 s GOP at 30 fps); the bitrate is the server's own, read in the round.
-X264 = ("x264enc tune=zerolatency speed-preset=ultrafast vbv-buf-capacity=300 "
+X264 = ("x264enc tune=zerolatency speed-preset=veryfast vbv-buf-capacity=300 "
         "threads=2 key-int-max=%d" % (4 * FPS))
 
 

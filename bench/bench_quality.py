@@ -1,7 +1,7 @@
 """Bits per second at a fixed quality for the server's three video paths:
 MJPEG (jpegenc), VP8 (vp8enc realtime, as the server runs it, and as it
 ran before 2026-12) and H.264
-(x264enc ultrafast/zerolatency, as the server runs it), on the demo scene
+(x264enc veryfast/zerolatency, as the server runs it), on the demo scene
 at 1280x720, 30 fps, side by side in one run.
 
 For each encoder the knob (JPEG quality, target bitrate) is searched by
@@ -37,7 +37,7 @@ CODECS = {
     # server/vs-encoder.c's vp8enc settings
     "VP8": dict(
         knob=(100, 40000), integer=True, fmt=[],
-        enc=lambda b: ["vp8enc", "deadline=1", "cpu-used=-16", "threads=1",
+        enc=lambda b: ["vp8enc", "deadline=1", "cpu-used=-8", "threads=1",
                        "end-usage=cbr", "lag-in-frames=0", "undershoot=95",
                        "buffer-size=150", "buffer-initial-size=100",
                        "buffer-optimal-size=120", "keyframe-mode=disabled",
@@ -56,7 +56,7 @@ CODECS = {
         ext="webm"),
     "H.264": dict(
         knob=(100, 40000), integer=True, fmt=["-f", "h264"],
-        enc=lambda b: ["x264enc", "tune=zerolatency", "speed-preset=ultrafast",
+        enc=lambda b: ["x264enc", "tune=zerolatency", "speed-preset=veryfast",
                        "bitrate=%d" % b, "vbv-buf-capacity=300",
                        "key-int-max=120", "!",
                        "video/x-h264,profile=constrained-baseline,stream-format=byte-stream",
