@@ -37,7 +37,7 @@ CODECS = {
     # server/vs-encoder.c's vp8enc settings
     "VP8": dict(
         knob=(100, 40000), integer=True, fmt=[],
-        enc=lambda b: ["vp8enc", "deadline=1", "cpu-used=-8", "threads=1",
+        enc=lambda b: ["vp8enc", "deadline=1", "cpu-used=-16", "threads=1",
                        "end-usage=cbr", "lag-in-frames=0", "undershoot=95",
                        "buffer-size=150", "buffer-initial-size=100",
                        "buffer-optimal-size=120", "keyframe-mode=disabled",

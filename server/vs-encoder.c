@@ -26,15 +26,16 @@ static const VsEncoderInfo encoders[] = {
   {"openh264enc", VS_CODEC_H264, "bitrate", 1000, FALSE,
       "complexity=low rate-control=bitrate"},
   {"vaapivp8enc", VS_CODEC_VP8, "bitrate", 1, TRUE, "rate-control=cbr"},
-  /* A fixed speed, -8: 0.88x the bits of the fastest (-16) at the same
-   * SSIM for 17.2 vs 13.5 ms per 1080p frame (-4 gains nothing more for a
-   * whole core; docs/performance.md "Encoder settings"); one thread (a
+  /* The fastest fixed speed, -16: -8 needs 0.88x its bits at the same
+   * SSIM (17.2 vs 13.5 ms per 1080p frame), but added 8-10 ms to the
+   * glass-to-glass p50 (44-46 vs 36 ms; docs/performance.md "Encoder
+   * settings"), and VP8 is the codec chosen for its latency; one thread (a
    * second one spins on 2 cores and cost 35-40 % of a core instead of 21 %
    * at 720p30), buffers and key frames as webrtcsink has them: key frames
    * only when asked for (new viewers, PLI); docs/performance.md
    * "Browsers". */
   {"vp8enc", VS_CODEC_VP8, "target-bitrate", 1000, FALSE,
-        "deadline=1 cpu-used=-8 threads=1 end-usage=cbr lag-in-frames=0 "
+        "deadline=1 cpu-used=-16 threads=1 end-usage=cbr lag-in-frames=0 "
         "undershoot=95 buffer-size=150 buffer-initial-size=100 "
         "buffer-optimal-size=120 keyframe-mode=disabled max-intra-bitrate=250"},
 };

@@ -27,6 +27,13 @@
 
 #define TWCC_URI \
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+/* Playout delay (min, max) on every packet: 0, 0 asks the browser to
+ * show each frame as soon as it is decoded, with no jitter buffer target
+ * of its own (Chromium: its low-latency rendering path), as cloud gaming
+ * does; docs/performance.md "Browsers". */
+#define PLAYOUT_DELAY_URI \
+  "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+#define PLAYOUT_DELAY_ID 2
 
 struct _VsWebrtcPeer
 {
@@ -286,6 +293,38 @@ rtp_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
         t.unix_ns / 1e6);
     g_signal_emit_by_name (peer->status_channel, "send-string", msg);
     g_free (msg);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static gboolean
+add_playout_delay (GstBuffer ** buf, guint idx, gpointer data)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  /* 12 bits min, 12 bits max, in 10 ms units: 0 and 0 */
+  static const guint8 zero[3] = { 0, 0, 0 };
+
+  *buf = gst_buffer_make_writable (*buf);
+  if (gst_rtp_buffer_map (*buf, GST_MAP_READWRITE, &rtp)) {
+    gst_rtp_buffer_add_extension_onebyte_header (&rtp, PLAYOUT_DELAY_ID,
+        zero, sizeof zero);
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  return TRUE;
+}
+
+static GstPadProbeReturn
+playout_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list =
+        gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+    gst_buffer_list_foreach (list, add_playout_delay, NULL);
+    info->data = list;
+  } else {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    add_playout_delay (&buf, 0, NULL);
+    info->data = buf;
   }
   return GST_PAD_PROBE_OK;
 }
@@ -645,7 +684,7 @@ configure_elements (VsWebrtcPeer * peer, const VsTurnCredential * turn)
     g_object_set (peer->pay, "picture-id-mode", 2, NULL);
   caps = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING,
       "video", "payload", G_TYPE_INT, 96, "extmap-1", G_TYPE_STRING, TWCC_URI,
-      NULL);
+      "extmap-2", G_TYPE_STRING, PLAYOUT_DELAY_URI, NULL);
   g_object_set (peer->rtpcaps, "caps", caps, NULL);
   gst_caps_unref (caps);
   if (peer->setter) {
@@ -760,6 +799,8 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
   pad = gst_element_get_static_pad (peer->pay, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_BUFFER_LIST, rtp_probe, peer, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, playout_probe, NULL, NULL);
   gst_object_unref (pad);
   pad = gst_element_get_static_pad (peer->setter ? peer->setter :
       peer->rtpcaps, "src");

@@ -197,6 +197,7 @@
         await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
+        state.localSdp = answer.sdp;
         send({ type: 'answer', sdp: answer.sdp });
         input = pc.createDataChannel('input', { ordered: true });
         input.onopen = () => {

@@ -205,6 +205,12 @@ class BrowserTest(BrowserTestCase):
 
     def test_frames_vp8(self):
         self.check_codec("vp8", "video/VP8")
+        # the playout delay (0, 0) offered and taken by the browser (its
+        # effect, the jitter buffer's delay, is bench_browser's to measure)
+        uri = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+        for which in ("remoteSdp", "localSdp"):
+            sdp = self.browser.js("a", "window.vizstream.%s || ''" % which)
+            self.assertIn(uri, sdp, which)
 
     def test_vp8_key_frames_on_request(self):
         """vp8enc places no key frames of its own (keyframe-mode disabled,
