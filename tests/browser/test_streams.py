@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "server"))
 from test_browser import enter_namespace  # noqa: E402
 from test_broadcast import free_port  # noqa: E402
 from test_security import WebSocket  # noqa: E402
-from test_tls import TlsTest, DEPLOY_MD, serve  # noqa: E402
+from test_tls import TlsTest, serve  # noqa: E402
 import vztest  # noqa: E402
 
 SERVER = vztest.SERVER
@@ -154,43 +153,6 @@ class StreamsBrowserTest(TlsTest):
                          reconnects, "an ended stream's page does not retry")
         self.assertIsNone(self.server.poll())
 
-    def nginx_machines_config(self, dir, port, ports):
-        with open(DEPLOY_MD) as f:
-            doc = f.read()
-        m = re.search(r"<!-- nginx machines example: begin.*?-->\s*```nginx\n"
-                      r"(.*?)```\s*<!-- nginx machines example: end -->", doc, re.S)
-        self.assertIsNotNone(m, "docs/deploy.md lost its machines markers")
-        block = m.group(1)
-        for old, new in (
-                ("listen 443 ssl http2;", "listen 127.0.0.1:%d ssl http2;" % port),
-                ("/etc/letsencrypt/live/viz.example.org/fullchain.pem", self.cert),
-                ("/etc/letsencrypt/live/viz.example.org/privkey.pem", self.key),
-                ("proxy_pass http://10.0.0.11:8080/;",
-                 "proxy_pass http://127.0.0.1:%d/;" % ports[0]),
-                ("proxy_pass http://10.0.0.12:8080/;",
-                 "proxy_pass http://127.0.0.1:%d/;" % ports[1])):
-            self.assertEqual(block.count(old), 1, "docs/deploy.md: %r" % old)
-            block = block.replace(old, new)
-        os.makedirs(os.path.join(dir, "tmp"))
-        conf = os.path.join(dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""daemon off;
-master_process off;
-worker_processes 1;
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/tmp/body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
-{block}}}
-""".format(d=dir, block=block))
-        return conf
-
     def test_two_servers_behind_one_nginx(self):
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         if not os.path.exists(nginx):
@@ -203,19 +165,14 @@ http {{
                            "0", "--ice-address", "127.0.0.1")
             ports.append(int(url.rsplit(":", 1)[1].strip("/")))
         port = free_port()
-        d = os.path.join(self.tmp.name, "nginx")
-        os.makedirs(d)
-        conf = self.nginx_machines_config(d, port, ports)
-        self.procs.start([nginx, "-p", d, "-c", conf, "-e", d + "/error.log"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-        def listening():
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                return True
-            except OSError:
-                return False
-        self.wait("nginx listening", listening, 10, 0.05)
+        d, _ = self.deploy_nginx("nginx machines example", (
+            ("listen 443 ssl http2;", "listen 127.0.0.1:%d ssl http2;" % port),
+            ("/etc/letsencrypt/live/viz.example.org/fullchain.pem", self.cert),
+            ("/etc/letsencrypt/live/viz.example.org/privkey.pem", self.key),
+            ("proxy_pass http://10.0.0.11:8080/;",
+             "proxy_pass http://127.0.0.1:%d/;" % ports[0]),
+            ("proxy_pass http://10.0.0.12:8080/;",
+             "proxy_pass http://127.0.0.1:%d/;" % ports[1])))
         public = "https://127.0.0.1:%d" % port
         self.trusting_browser()
         # Machine 1's only stream at /m1 (redirected to /m1/); machine 2's

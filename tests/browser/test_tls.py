@@ -211,26 +211,25 @@ class TlsTest(BrowserTestCase):
         finally:
             subprocess.run(["ip", "link", "del", "vzt0"], capture_output=True)
 
-    def nginx_config(self, dir, port, server_port):
-        """docs/deploy.md's nginx block, with this test's port, certificate
-        and server, in a private nginx's configuration."""
+    def deploy_nginx(self, marker, replacements):
+        """Starts a private nginx with the docs/deploy.md block between the
+        "<!-- MARKER: begin -->" markers, each (old, new) replaced (old
+        there exactly once), in a configuration of its own under this
+        test's directory; returns once it listens on the block's port (the
+        first replacement's new "listen 127.0.0.1:PORT")."""
         with open(DEPLOY_MD) as f:
             doc = f.read()
-        m = re.search(r"<!-- nginx example: begin.*?-->\s*```nginx\n(.*?)```\s*"
-                      r"<!-- nginx example: end -->", doc, re.S)
-        self.assertIsNotNone(m, "docs/deploy.md lost its nginx example markers")
+        m = re.search(r"<!-- %s: begin.*?-->\s*```nginx\n(.*?)```\s*"
+                      r"<!-- %s: end -->" % (marker, marker), doc, re.S)
+        self.assertIsNotNone(m, "docs/deploy.md lost its %s markers" % marker)
         block = m.group(1)
-        for old, new in (
-                ("listen 443 ssl http2;", "listen 127.0.0.1:%d ssl http2;" % port),
-                ("/etc/letsencrypt/live/viz.example.org/fullchain.pem", self.cert),
-                ("/etc/letsencrypt/live/viz.example.org/privkey.pem", self.key),
-                ("proxy_pass http://127.0.0.1:8080/;",
-                 "proxy_pass http://127.0.0.1:%d/;" % server_port)):
+        for old, new in replacements:
             self.assertEqual(block.count(old), 1, "docs/deploy.md: %r" % old)
             block = block.replace(old, new)
-        self.assertIn("proxy_set_header Host $http_host;", block)
-        os.makedirs(os.path.join(dir, "tmp"))
-        conf = os.path.join(dir, "nginx.conf")
+        port = int(re.search(r"listen 127\.0\.0\.1:(\d+)", block).group(1))
+        d = os.path.join(self.tmp.name, "nginx")
+        os.makedirs(os.path.join(d, "tmp"))
+        conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
             f.write("""daemon off;
 master_process off;
@@ -246,22 +245,7 @@ http {{
     uwsgi_temp_path {d}/tmp/uwsgi;
     scgi_temp_path {d}/tmp/scgi;
 {block}}}
-""".format(d=dir, block=block))
-        return conf
-
-    def test_nginx_proxy_at_sub_path(self):
-        """Debian's nginx in front, TLS on a port that is not 443, the page
-        at /viz/ with docs/deploy.md's configuration: WebRTC frames, input
-        back to the renderer, /viz/mjpeg and /viz/snapshot.jpg."""
-        if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
-            self.skipTest("nginx not installed")
-        self.certificates("IP:127.0.0.1")
-        self.start_server()
-        server_port = int(self.url.rsplit(":", 1)[1].strip("/"))
-        port = free_port()
-        d = os.path.join(self.tmp.name, "nginx")
-        os.makedirs(d)
-        conf = self.nginx_config(d, port, server_port)
+""".format(d=d, block=block))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.procs.start([nginx, "-p", d, "-c", conf, "-e", d + "/error.log"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -273,6 +257,25 @@ http {{
             except OSError:
                 return False
         self.wait("nginx listening", listening, 10, 0.05)
+        return d, block
+
+    def test_nginx_proxy_at_sub_path(self):
+        """Debian's nginx in front, TLS on a port that is not 443, the page
+        at /viz/ with docs/deploy.md's configuration: WebRTC frames, input
+        back to the renderer, /viz/mjpeg and /viz/snapshot.jpg."""
+        if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
+            self.skipTest("nginx not installed")
+        self.certificates("IP:127.0.0.1")
+        self.start_server()
+        server_port = int(self.url.rsplit(":", 1)[1].strip("/"))
+        port = free_port()
+        d, block = self.deploy_nginx("nginx example", (
+            ("listen 443 ssl http2;", "listen 127.0.0.1:%d ssl http2;" % port),
+            ("/etc/letsencrypt/live/viz.example.org/fullchain.pem", self.cert),
+            ("/etc/letsencrypt/live/viz.example.org/privkey.pem", self.key),
+            ("proxy_pass http://127.0.0.1:8080/;",
+             "proxy_pass http://127.0.0.1:%d/;" % server_port)))
+        self.assertIn("proxy_set_header Host $http_host;", block)
         public = "https://127.0.0.1:%d/viz" % port
 
         # Without the CA a browser refuses: the trust below is the CA's.
