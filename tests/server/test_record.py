@@ -16,7 +16,6 @@ import json
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -141,27 +140,6 @@ class RecordTest(vztest.ProcessTestCase):
         self.addCleanup(ws.close)
         ws.send(json.dumps({"type": "hello", "transport": transport}))
         return ws
-
-    def pump(self, ws, seconds):
-        """Video frames (binary messages, acknowledged) received in that
-        time; None when the connection closed."""
-        end = time.monotonic() + seconds
-        frames = 0
-        try:
-            while time.monotonic() < end:
-                ws.sock.settimeout(max(0.05, end - time.monotonic()))
-                op, data = ws.recv()
-                if op == 2:
-                    seq = struct.unpack("<I", data[4:8])[0]
-                    ws.send(json.dumps({"type": "ack", "n": seq}))
-                    frames += 1
-                elif op == 8:
-                    return None
-        except TimeoutError:
-            pass
-        except (EOFError, ConnectionError):
-            return None
-        return frames
 
     def send_events(self, ws, n, gap):
         """n pointer events gap seconds apart (normalized, as pages send
@@ -357,7 +335,7 @@ class RecordTest(vztest.ProcessTestCase):
             "unshare", "-m", "sh", "-c",
             'mount -t tmpfs -o size=400k tmpfs "$0" && exec "$@"', self.dir])
         viewer = self.join("ws")
-        self.assertGreater(self.pump(viewer, 1), 10)
+        self.assertGreater(viewer.pump(1)[1], 10)
         st = self.wait("the recording fails", lambda: (
             self.status()["record"]["state"] == "failed" and self.status()),
             timeout=20)["record"]
@@ -366,7 +344,7 @@ class RecordTest(vztest.ProcessTestCase):
             self.assertRegex(f.read(), r"record: stopped: cannot write \S+: "
                              r"No space left")
         # The stream goes on.
-        self.assertGreater(self.pump(viewer, 2), 30)
+        self.assertGreater(viewer.pump(2)[1], 30)
         self.assertIsNone(self.server.poll())
         self.assertEqual(self.procs.stop(self.server), 0)
 

@@ -82,6 +82,36 @@ class WebSocket:
             n = struct.unpack(">Q", self._read(8))[0]
         return b0 & 0x0F, self._read(n)
 
+    def pump(self, seconds, out=None):
+        """Reads what the server sends for a while, acknowledging video
+        frames (binary messages, docs/server.md) as a page does, their
+        pictures written to `out` if given. Returns (text messages,
+        frames, closed)."""
+        end = time.monotonic() + seconds
+        texts, frames = [], 0
+        try:
+            while time.monotonic() < end:
+                self.sock.settimeout(max(0.05, end - time.monotonic()))
+                op, data = self.recv()
+                if op == 1:
+                    texts.append(json.loads(data))
+                elif op == 2:
+                    seq = struct.unpack("<I", data[4:8])[0]
+                    try:
+                        self.send(json.dumps({"type": "ack", "n": seq}))
+                    except OSError:
+                        pass  # closing: what it sent before still counts
+                    if out:
+                        out.write(data[24:])
+                    frames += 1
+                elif op == 8:
+                    return texts, frames, True
+        except TimeoutError:
+            pass
+        except (EOFError, ConnectionError):
+            return texts, frames, True
+        return texts, frames, False
+
     def messages(self, seconds):
         """Text messages (parsed) until a close frame or the time is up."""
         self.sock.settimeout(seconds)

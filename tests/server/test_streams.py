@@ -108,29 +108,6 @@ class StreamsTest(vztest.ProcessTestCase):
         ws.send(json.dumps(hello))
         return ws
 
-    def pump(self, ws, seconds):
-        """(text messages, video frames, closed) over a while; frames are
-        acknowledged as a page does."""
-        end = time.monotonic() + seconds
-        texts, frames = [], 0
-        try:
-            while time.monotonic() < end:
-                ws.sock.settimeout(max(0.05, end - time.monotonic()))
-                op, data = ws.recv()
-                if op == 1:
-                    texts.append(json.loads(data))
-                elif op == 2:
-                    seq = struct.unpack("<I", data[4:8])[0]
-                    ws.send(json.dumps({"type": "ack", "n": seq}))
-                    frames += 1
-                elif op == 8:
-                    return texts, frames, True
-        except TimeoutError:
-            pass
-        except (EOFError, ConnectionError):
-            return texts, frames, True
-        return texts, frames, False
-
     def demo_events(self, name):
         with open(self.event_files[name]) as f:
             return [json.loads(line) for line in f if line.startswith("{")]
@@ -197,7 +174,7 @@ class StreamsTest(vztest.ProcessTestCase):
         self.start(["a", "b", "c"])
         socks = {n: self.join(n, "mjpeg") for n in "abc"}
         for n, ws in socks.items():
-            texts, _, _ = self.pump(ws, 1.0)
+            texts, _, _ = ws.pump(1.0)
             self.assertIn({"type": "role", "role": "control"},
                           [{"type": t["type"], "role": t.get("role")}
                            for t in texts if t["type"] == "role"], texts)
@@ -233,9 +210,9 @@ class StreamsTest(vztest.ProcessTestCase):
                 "/s/%s/status" % n)["renderer"] == "connected")
         wa = self.join("a")
         wd = self.join("d")
-        _, frames, _ = self.pump(wa, 1.5)
+        _, frames, _ = wa.pump(1.5)
         self.assertGreater(frames, 10)
-        _, frames, _ = self.pump(wd, 1.0)
+        _, frames, _ = wd.pump(1.0)
         self.assertGreater(frames, 5)
         self.wait("b's renderer refused", lambda: self.status(
             "/s/b/status")["renderer"] == "error")
@@ -246,7 +223,7 @@ class StreamsTest(vztest.ProcessTestCase):
             "/s/c/status")["renderer"] != "connected")
         # d's pipeline fails outside every viewer.
         wd.send(json.dumps({"type": "test_error", "where": "pipeline"}))
-        texts, _, closed = self.pump(wd, 5)
+        texts, _, closed = wd.pump(5)
         ended = [t for t in texts if t["type"] == "ended"]
         self.assertTrue(ended, texts)
         self.assertIn("the stream failed", ended[0]["reason"])
@@ -256,7 +233,7 @@ class StreamsTest(vztest.ProcessTestCase):
         self.assertEqual([s["name"] for s in self.status()["streams"]],
                          ["a", "b", "c"])
         # a never stopped: frames in the seconds after all that.
-        texts, frames, closed = self.pump(wa, 2.0)
+        texts, frames, closed = wa.pump(2.0)
         self.assertFalse(closed)
         self.assertGreater(frames, 20)
         a = self.status("/s/a/status")
@@ -312,7 +289,7 @@ class StreamsTest(vztest.ProcessTestCase):
         roles = {}
         for n, tok in (("a", None), ("a", "alpha-secret"), ("b", None)):
             ws = self.join(n, "mjpeg", tok)
-            texts, _, _ = self.pump(ws, 1.0)
+            texts, _, _ = ws.pump(1.0)
             roles[(n, tok)] = [t["role"] for t in texts if t["type"] == "role"]
         self.assertEqual(roles[("a", None)][-1], "view")
         self.assertEqual(roles[("a", "alpha-secret")][-1], "control")

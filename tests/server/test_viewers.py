@@ -14,7 +14,6 @@ pages (tests/browser/test_browser.py)."""
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import time
@@ -84,43 +83,13 @@ class ViewersTest(vztest.ProcessTestCase):
         with open(self.events) as f:
             return [json.loads(line) for line in f if line.startswith("{")]
 
-    def pump(self, ws, seconds, out=None):
-        """Reads what the server sends for a while, acknowledging video
-        frames (binary messages, docs/server.md) as a page does. Returns
-        (text messages, frames, closed)."""
-        ws.sock.settimeout(seconds)
-        end = time.monotonic() + seconds
-        texts, frames = [], 0
-        try:
-            while time.monotonic() < end:
-                ws.sock.settimeout(max(0.05, end - time.monotonic()))
-                op, data = ws.recv()
-                if op == 1:
-                    texts.append(json.loads(data))
-                elif op == 2:
-                    seq = struct.unpack("<I", data[4:8])[0]
-                    try:
-                        ws.send(json.dumps({"type": "ack", "n": seq}))
-                    except OSError:
-                        pass  # closing: what it sent before still counts
-                    if out:
-                        out.write(data[24:])
-                    frames += 1
-                elif op == 8:
-                    return texts, frames, True
-        except TimeoutError:
-            pass
-        except (EOFError, ConnectionError):
-            return texts, frames, True
-        return texts, frames, False
-
     def join(self, transport="mjpeg", view_only=False, out=None):
         ws = WebSocket(self.host, self.port)
         self.assertEqual(ws.status, 101)
         self.addCleanup(ws.close)
         ws.send(json.dumps({"type": "hello", "transport": transport,
                             "view_only": view_only}))
-        msgs, _, _ = self.pump(ws, 1.0, out)
+        msgs, _, _ = ws.pump(1.0, out)
         roles = [m["role"] for m in msgs if m["type"] == "role"]
         self.assertTrue(roles, msgs)
         return ws, roles[-1]
@@ -185,10 +154,10 @@ class ViewersTest(vztest.ProcessTestCase):
         a, _ = self.join("ws")
         b, _ = self.join("ws", out=out)
         self.assertEqual(self.status()["elements"], base + 2)  # a bin each
-        self.assertGreater(self.pump(a, 2)[1], 10)
-        self.assertGreater(self.pump(b, 1, out)[1], 5)
+        self.assertGreater(a.pump(2)[1], 10)
+        self.assertGreater(b.pump(1, out)[1], 5)
         a.send(json.dumps({"type": "test_error"}))
-        texts, _, closed = self.pump(a, 5)
+        texts, _, closed = a.pump(5)
         self.assertTrue(closed, "the viewer whose bin failed is closed")
         self.assertIn("test hook: an error inside a viewer's bin",
                       json.dumps(texts))
@@ -197,7 +166,7 @@ class ViewersTest(vztest.ProcessTestCase):
         self.assertEqual(st["elements"], base + 1)
         self.assertIsNone(self.server.poll())
         # The other viewer goes on, with frames that decode.
-        _, after, closed = self.pump(b, 3, out)
+        _, after, closed = b.pump(3, out)
         out.close()
         self.assertFalse(closed)
         self.assertGreater(after, 30)
@@ -222,7 +191,7 @@ class ViewersTest(vztest.ProcessTestCase):
             self.skipTest("shmframesrc built without libyuv (libyuv-dev)")
         self.start()
         a, _ = self.join("ws")
-        self.assertGreater(self.pump(a, 1)[1], 5)
+        self.assertGreater(a.pump(1)[1], 5)
         self.assertEqual(self.status()["source_format"], "I420")
         self.procs.stop(self.server)
         self.server = self.procs.start(
@@ -234,7 +203,7 @@ class ViewersTest(vztest.ProcessTestCase):
                       self.server.stdout.readline())
         self.host, self.port = m.group(1), int(m.group(2))
         a, _ = self.join("ws")
-        self.assertGreater(self.pump(a, 1)[1], 5)
+        self.assertGreater(a.pump(1)[1], 5)
         self.assertEqual(self.status()["source_format"], "RGBA")
 
     def test_idle_renderer_reaches_a_late_viewer(self):
@@ -260,7 +229,7 @@ class ViewersTest(vztest.ProcessTestCase):
         time.sleep(1.5)  # the one frame is long gone through the pipeline
         for _ in range(2):
             ws, _ = self.join("ws")
-            self.assertGreater(self.pump(ws, 2.5)[1], 0,
+            self.assertGreater(ws.pump(2.5)[1], 0,
                                "no picture for a viewer of an idle renderer")
             ws.close()
 
@@ -268,7 +237,7 @@ class ViewersTest(vztest.ProcessTestCase):
         self.start()
         a, _ = self.join("ws")
         a.send(json.dumps({"type": "test_error"}))
-        msgs, _, _ = self.pump(a, 1.0)
+        msgs, _, _ = a.pump(1.0)
         self.assertIn("unknown message type", json.dumps(msgs))
         self.assertEqual(len(self.status()["viewers"]), 1)
 
