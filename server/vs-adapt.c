@@ -62,8 +62,10 @@ vs_queue_delay_report (VsQueueDelay * q, const gint64 * local_ns,
   for (guint b = 0; b < VS_QUEUE_BUCKETS; b++)
     base = MIN (base, q->bucket_min[b]);
   q->last_ms = (least - base) / 1e6;
-  if (q->n_reports < VS_QUEUE_REPORTS)
-    q->reports[q->n_reports++] = q->last_ms;
+  /* nobody took them for a while (the viewer not measured): old news */
+  if (q->n_reports == VS_QUEUE_REPORTS)
+    q->n_reports = 0;
+  q->reports[q->n_reports++] = q->last_ms;
 }
 
 void
@@ -112,8 +114,7 @@ vs_adapt_step (VsLinkStats * link, guint current)
   link->key_now = FALSE;
   if (link->loss > 0.10)
     link->repair = TRUE;
-  else if (link->repair && link->loss <= 0.02
-      && link->queue_ms <= VS_QUEUE_FULL_MS) {
+  else if (link->repair && link->queue_ms <= VS_QUEUE_FULL_MS) {
     link->repair = FALSE;
     link->key_now = TRUE;
   }
@@ -247,7 +248,6 @@ vs_adapt_decide (VsLegAdapt * leg, const VsAdaptInput * in,
 
   out->to_main = out->to_low = FALSE;
   out->steer_main_kbps = out->steer_low_kbps = 0;
-  leg->steers = in->steers || (in->on_low && in->low_users == 1);
   if (in->steers) {
     /* The controlling viewer steers the main encode. */
     out->to_main = in->on_low;

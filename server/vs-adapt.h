@@ -80,7 +80,9 @@ gdouble vs_queue_delay_tick (VsQueueDelay * q);
  * it cannot decode: retransmissions into a full queue are lost too, and
  * Chromium asks for a key frame only after 3 s without a decodable frame
  * (measured: the PLI 3.8 s after a step down from 3 to 1 Mbit/s). So
- * once the queue has drained (under 20 ms, loss under 2 %), key_now asks
+ * once the queue has drained (under 20 ms, loss back under 10 %: a link
+ * with some loss left, which retransmissions repair, does not keep the
+ * encode draining), key_now asks
  * for one: sent into a full queue it would be lost as well. Until then
  * (drain) the encode sends half its target: at 85 % of the link a full
  * 200 ms queue takes seconds to drain (measured: 3 s after a step down,
@@ -134,7 +136,6 @@ gboolean vs_adapt_scale_vote (VsScaleVote * vote, gdouble current,
 typedef struct
 {
   VsLinkStats link;
-  gboolean steers;              /* it steered its encode at the last tick */
   gint64 low_since_us;
   guint low_backoff;
 } VsLegAdapt;

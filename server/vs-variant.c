@@ -612,10 +612,10 @@ vs_leg_request_key (VsLeg * leg)
 void
 vs_leg_brake (VsLeg * leg, gdouble arrived_kbps)
 {
-  if (!leg->adapt.steers || leg->adapt.link.drain)
+  if (!leg->steered || leg->adapt.link.drain)
     return;
   vs_adapt_brake (&leg->adapt.link);
-  variant_drain (leg->variant, TRUE, (guint) (arrived_kbps / 2));
+  variant_drain (leg->steered, TRUE, (guint) (arrived_kbps / 2));
 }
 
 void
@@ -623,8 +623,8 @@ vs_leg_drained (VsLeg * leg)
 {
   if (!vs_adapt_drained (&leg->adapt.link))
     return;
-  if (leg->adapt.steers)
-    variant_drain (leg->variant, FALSE, 0);
+  if (leg->steered)
+    variant_drain (leg->steered, FALSE, 0);
   leg->repairs++;
   vs_leg_request_key (leg);
 }
@@ -716,6 +716,7 @@ vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader,
     gboolean has_leader)
 {
   gint64 now = g_get_monotonic_time ();
+  gboolean steered_drains[2] = { FALSE, FALSE };        /* main, low */
 
   for (guint i = 0; i < n_legs; i++) {
     VsLeg *leg = legs[i];
@@ -731,21 +732,33 @@ vs_encodes_adapt (VsEncodes * e, VsLeg ** legs, guint n_legs, VsLeg * leader,
     };
 
     vs_adapt_decide (&leg->adapt, &in, &d);
-    if (leg->adapt.link.key_now && !d.to_main && !d.to_low) {
-      leg->repairs++;
-      vs_leg_request_key (leg);
-    }
+    leg->steered = NULL;
     if (d.to_main)
       leg_move (leg, e->main);
     if (d.to_low)
       leg_move (leg, encodes_low (e));
-    if (d.steer_main_kbps) {
-      variant_steer (e->main, d.steer_main_kbps);
-      variant_drain (e->main, leg->adapt.link.drain, 0);
+    if (d.steer_main_kbps)
+      leg->steered = e->main;
+    else if (d.steer_low_kbps && e->low)
+      leg->steered = e->low;
+    if (leg->steered) {
+      variant_steer (leg->steered, d.steer_main_kbps ? d.steer_main_kbps :
+          d.steer_low_kbps);
+      variant_drain (leg->steered, leg->adapt.link.drain, 0);
+      if (leg->steered->draining)
+        steered_drains[leg->steered == e->low] = TRUE;
     }
-    if (d.steer_low_kbps && e->low) {
-      variant_steer (e->low, d.steer_low_kbps);
-      variant_drain (e->low, leg->adapt.link.drain, 0);
+    /* after the bitrate is back: the key frame is encoded at it */
+    if (leg->adapt.link.key_now && !d.to_main && !d.to_low) {
+      leg->repairs++;
+      vs_leg_request_key (leg);
     }
   }
+  /* An encode nobody steers now (its viewer left, or it has several and
+   * no leader) does not stay draining for a viewer that no longer steers
+   * it. */
+  if (e->main->draining && !steered_drains[0])
+    variant_drain (e->main, FALSE, 0);
+  if (e->low && e->low->draining && !steered_drains[1])
+    variant_drain (e->low, FALSE, 0);
 }

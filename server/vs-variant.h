@@ -48,6 +48,7 @@ typedef struct
   gint connected;               /* frames may flow */
   gint overruns;
   guint repairs;                /* key frames after heavy loss (main loop) */
+  struct _VsVariant *steered;   /* the encode it steered at the last tick */
   gboolean measured;            /* link set this tick (WebRTC) */
   VsLegAdapt adapt;
 } VsLeg;

@@ -962,8 +962,11 @@ vs_webrtc_peer_measure (VsWebrtcPeer * peer)
   g_mutex_lock (&peer->queue_lock);
   d = vs_queue_delay_tick (&peer->queue_delay);
   g_mutex_unlock (&peer->queue_lock);
-  if (d >= 0)
-    link->queue_ms = d;
+  /* no report this second (nothing sent): no queue seen */
+  link->queue_ms = MAX (d, 0);
+  /* a repair the tick ended: the next drained report is not one */
+  if (!link->repair)
+    g_atomic_int_set (&peer->braked, 0);
   return TRUE;
 }
 

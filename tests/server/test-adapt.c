@@ -192,6 +192,18 @@ test_step_repair (void)
   vs_adapt_step (&link, kbps);
   g_assert_false (link.key_now);        /* once */
 
+  /* some loss left (5 %, retransmissions repair it) does not keep the
+   * encode draining: the queue drained, the key frame goes */
+  link.loss = 0.3;
+  link.queue_ms = 100;
+  vs_adapt_step (&link, kbps);
+  g_assert_true (link.drain);
+  link.loss = 0.05;
+  link.queue_ms = 5;
+  vs_adapt_step (&link, kbps);
+  g_assert_true (link.key_now);
+  g_assert_false (link.drain);
+
   /* the brake between ticks; the report that shows it drained ends it */
   vs_adapt_brake (&link);
   g_assert_true (link.drain);
