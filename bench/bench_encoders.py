@@ -30,7 +30,6 @@ import contextlib
 import fcntl
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,158 +38,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import encbench  # noqa: E402
 
-FPS = 30
+FPS = encbench.FPS
 TODAY_DEMO_KBPS = 15300    # docs/performance.md, SSIM 0.95, 2026-11-22
 ONE_CORE_MS = 1000.0 / FPS
 H264_CAPS = "video/x-h264,profile=%s,stream-format=byte-stream"
-
-
-# ---- contents -------------------------------------------------------------
-
-def render_mesh(out, w, h, frames):
-    """Runs in a child under Xvfb: writes `frames` raw RGB frames of the
-    turning surface to `out`; frame i is rendered at angle 1.5 * i."""
-    import numpy as np
-    import vtk
-    from vtk.util import numpy_support
-
-    sphere = vtk.vtkSphereSource()
-    sphere.SetThetaResolution(480)
-    sphere.SetPhiResolution(480)
-    sphere.Update()
-    poly = sphere.GetOutput()
-    p = numpy_support.vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64)
-    theta = np.arctan2(p[:, 1], p[:, 0])
-    phi = np.arccos(np.clip(p[:, 2] / 0.5, -1, 1))
-    bumps = (np.sin(5 * theta) * np.sin(4 * phi) ** 2 * 0.6
-             + np.cos(9 * phi) * 0.25 + np.sin(3 * theta + 7 * phi) * 0.15)
-    poly.GetPointData().SetScalars(numpy_support.numpy_to_vtk(bumps, deep=1))
-    warp = vtk.vtkWarpScalar()
-    warp.SetInputData(poly)
-    warp.SetUseNormal(0)       # along the sphere's own normals
-    warp.SetScaleFactor(0.12)
-    normals = vtk.vtkPolyDataNormals()
-    normals.SetInputConnection(warp.GetOutputPort())
-    normals.SplittingOff()
-    lut = vtk.vtkColorTransferFunction()   # viridis-like
-    for x, rgb in ((-1.0, (0.27, 0.00, 0.33)), (-0.5, (0.23, 0.32, 0.55)),
-                   (0.0, (0.13, 0.57, 0.55)), (0.5, (0.37, 0.79, 0.38)),
-                   (1.0, (0.99, 0.91, 0.14))):
-        lut.AddRGBPoint(x, *rgb)
-    mapper = vtk.vtkPolyDataMapper()
-    mapper.SetInputConnection(normals.GetOutputPort())
-    mapper.SetLookupTable(lut)
-    mapper.SetScalarRange(-1, 1)
-    actor = vtk.vtkActor()
-    actor.SetMapper(mapper)
-    prop = actor.GetProperty()
-    prop.SetInterpolationToPhong()
-    prop.SetSpecular(0.5)
-    prop.SetSpecularPower(40)
-    ren = vtk.vtkRenderer()
-    ren.GradientBackgroundOn()
-    ren.SetBackground(0.05, 0.05, 0.12)
-    ren.SetBackground2(0.45, 0.55, 0.70)
-    ren.AddActor(actor)
-    rw = vtk.vtkRenderWindow()
-    rw.SetOffScreenRendering(1)
-    rw.SetMultiSamples(0)
-    rw.SetSize(w, h)
-    rw.AddRenderer(ren)
-    cam = ren.GetActiveCamera()
-    cam.SetPosition(0, -2.2, 0.9)
-    cam.SetFocalPoint(0, 0, 0)
-    cam.SetViewUp(0, 0, 1)
-    ren.ResetCameraClippingRange()
-    grab = vtk.vtkWindowToImageFilter()
-    grab.SetInput(rw)
-    grab.SetInputBufferTypeToRGB()
-    grab.ReadFrontBufferOff()
-    with open(out, "wb") as f:
-        for i in range(frames):
-            if i:
-                cam.Azimuth(1.5)
-            ren.ResetCameraClippingRange()
-            rw.Render()
-            grab.Modified()
-            grab.Update()
-            img = numpy_support.vtk_to_numpy(grab.GetOutput().GetPointData().GetScalars())
-            f.write(np.ascontiguousarray(img.reshape(h, w, 3)[::-1]).tobytes())
-
-
-ARROW = [  # 12 x 19: B black, W white outline
-    "W...........", "WW..........", "WBW.........", "WBBW........",
-    "WBBBW.......", "WBBBBW......", "WBBBBBW.....", "WBBBBBBW....",
-    "WBBBBBBBW...", "WBBBBBBBBW..", "WBBBBBBBBBW.", "WBBBBBBWWWWW",
-    "WBBBWBBW....", "WBBWWBBW....", "WBW..WBBW...", "WW...WBBW...",
-    "W.....WBBW..", "......WBBW..", ".......WW...",
-]
-
-
-def plot_picture(w, h):
-    """A dense plot: a colour-mapped field with contour lines, a grid, and
-    a few curves (numpy only, deterministic)."""
-    import numpy as np
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    u, v = x / w * 6.0, y / h * 4.0
-    field = (np.sin(u * 1.7) * np.cos(v * 2.3) + 0.5 * np.sin(u * v * 0.9)
-             + 0.3 * np.cos(3.1 * u - 2.2 * v))
-    t = (field - field.min()) / (field.max() - field.min())
-    img = np.stack([255 * np.clip(1.5 - abs(4 * t - 3), 0, 1),
-                    255 * np.clip(1.5 - abs(4 * t - 2), 0, 1),
-                    255 * np.clip(1.5 - abs(4 * t - 1), 0, 1)], -1)
-    img[(np.abs((t * 16) % 1 - 0.5) < 0.04)] *= 0.35       # contour lines
-    img[(x.astype(int) % 64 == 0) | (y.astype(int) % 64 == 0)] = 200  # grid
-    for k in range(5):                                      # curves
-        cx = np.arange(w)
-        cy = (h * (0.2 + 0.15 * k) + 40 * np.sin(cx / (37.0 + 11 * k) + k)
-              + 15 * np.sin(cx / 7.3 * (k + 1))).astype(int)
-        for d in (0, 1):
-            ok = (cy + d >= 0) & (cy + d < h)
-            img[cy[ok] + d, cx[ok]] = (255 * (k % 2), 40 * k, 255 - 50 * k)
-    return img.astype(np.uint8)
-
-
-def cursor_frames(w, h, frames):
-    """Yields RGB frames: the plot with the arrow moving along an ellipse,
-    330-525 px/s at 30 fps."""
-    import numpy as np
-    base = plot_picture(w, h)
-    sprite = np.array([[c for c in row] for row in ARROW])
-    black, white = sprite == "B", sprite == "W"
-    for i in range(frames):
-        a = 1.5 * i / FPS
-        px = int(round(w / 2 + 350 * math.cos(a)))
-        py = int(round(h / 2 + 220 * math.sin(a)))
-        img = base.copy()
-        view = img[py:py + sprite.shape[0], px:px + sprite.shape[1]]
-        view[black[:view.shape[0], :view.shape[1]]] = 0
-        view[white[:view.shape[0], :view.shape[1]]] = 255
-        yield img
-
-
-def make_content(name, tmp, w, h, frames):
-    path = os.path.join(tmp, "%s-%dx%d.yuv" % (name, w, h))
-    if name == "demo":
-        return encbench.capture_demo(path, w, h, FPS, frames)
-    if name == "mesh":
-        rgb = os.path.join(tmp, "mesh.rgb")
-        subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24",
-                        "/usr/bin/python3", os.path.abspath(__file__),
-                        "--render-mesh", rgb, "--size", "%dx%d" % (w, h),
-                        "--frames", str(frames)], check=True)
-        clip = encbench.rgb_to_i420(None, path, w, h, FPS, frames, src=rgb)
-        os.unlink(rgb)
-        return clip
-    if name == "cursor":
-        p = encbench.rgb_to_i420(subprocess.PIPE, path, w, h, FPS, frames)
-        for img in cursor_frames(w, h, frames):
-            p.stdin.write(img.tobytes())
-        p.stdin.close()
-        if p.wait() != 0:
-            raise RuntimeError("converting the cursor frames failed")
-        return encbench.Clip(path, w, h, FPS, frames).check()
-    raise ValueError("unknown content %r (demo, mesh, cursor)" % name)
 
 
 # ---- settings -------------------------------------------------------------
@@ -411,13 +262,7 @@ def main():
     ap.add_argument("--lock", metavar="FILE",
                     help="hold this lock file (flock) during each step "
                          "only, not for the whole run")
-    ap.add_argument("--render-mesh", metavar="OUT", help=argparse.SUPPRESS)
-    ap.add_argument("--size", default="1280x720", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.render_mesh:
-        w, h = (int(v) for v in args.size.split("x"))
-        render_mesh(args.render_mesh, w, h, args.frames)
-        return
     contents = [c for c in args.contents.split(",") if c]
     for c in contents:
         if c not in ("demo", "mesh", "cursor"):
@@ -433,7 +278,7 @@ def main():
         for c in contents:
             t = time.monotonic()
             with bench.lock():
-                clips[c] = make_content(c, tmp, 1280, 720, args.frames)
+                clips[c] = encbench.make_content(c, tmp, 1280, 720, args.frames)
             print("  content %s: %d frames 1280x720 in %.0f s" % (
                 c, args.frames, time.monotonic() - t), flush=True)
 

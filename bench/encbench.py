@@ -1,9 +1,11 @@
 """Helpers shared by the picture-per-bit benches (bench_quality.py,
-bench_encoders.py): a raw I420 clip captured or generated once, encoded
+bench_encoders.py, bench_ladder.py): a raw I420 clip captured or generated
+once (the demo, a turning mesh, a cursor over a plot), encoded
 with a gst-launch line (its size and its CPU time), and the SSIM of what
 it decodes to against the clip."""
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import os
+import math
 import re
 import resource
 import subprocess
@@ -13,6 +15,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import vztest  # noqa: E402
+
+FPS = 30
 
 
 class Clip:
@@ -127,3 +131,167 @@ def ssim(clip, out, fmt):
         raise RuntimeError("%s decodes to %d frames, not %d" % (
             out, n, clip.frames))
     return float(m.group(1))
+
+
+# ---- contents -------------------------------------------------------------
+
+def render_mesh(out, w, h, frames):
+    """Runs in a child under Xvfb: writes `frames` raw RGB frames of the
+    turning surface to `out`; frame i is rendered at angle 1.5 * i."""
+    import numpy as np
+    import vtk
+    from vtk.util import numpy_support
+
+    sphere = vtk.vtkSphereSource()
+    sphere.SetThetaResolution(480)
+    sphere.SetPhiResolution(480)
+    sphere.Update()
+    poly = sphere.GetOutput()
+    p = numpy_support.vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64)
+    theta = np.arctan2(p[:, 1], p[:, 0])
+    phi = np.arccos(np.clip(p[:, 2] / 0.5, -1, 1))
+    bumps = (np.sin(5 * theta) * np.sin(4 * phi) ** 2 * 0.6
+             + np.cos(9 * phi) * 0.25 + np.sin(3 * theta + 7 * phi) * 0.15)
+    poly.GetPointData().SetScalars(numpy_support.numpy_to_vtk(bumps, deep=1))
+    warp = vtk.vtkWarpScalar()
+    warp.SetInputData(poly)
+    warp.SetUseNormal(0)       # along the sphere's own normals
+    warp.SetScaleFactor(0.12)
+    normals = vtk.vtkPolyDataNormals()
+    normals.SetInputConnection(warp.GetOutputPort())
+    normals.SplittingOff()
+    lut = vtk.vtkColorTransferFunction()   # viridis-like
+    for x, rgb in ((-1.0, (0.27, 0.00, 0.33)), (-0.5, (0.23, 0.32, 0.55)),
+                   (0.0, (0.13, 0.57, 0.55)), (0.5, (0.37, 0.79, 0.38)),
+                   (1.0, (0.99, 0.91, 0.14))):
+        lut.AddRGBPoint(x, *rgb)
+    mapper = vtk.vtkPolyDataMapper()
+    mapper.SetInputConnection(normals.GetOutputPort())
+    mapper.SetLookupTable(lut)
+    mapper.SetScalarRange(-1, 1)
+    actor = vtk.vtkActor()
+    actor.SetMapper(mapper)
+    prop = actor.GetProperty()
+    prop.SetInterpolationToPhong()
+    prop.SetSpecular(0.5)
+    prop.SetSpecularPower(40)
+    ren = vtk.vtkRenderer()
+    ren.GradientBackgroundOn()
+    ren.SetBackground(0.05, 0.05, 0.12)
+    ren.SetBackground2(0.45, 0.55, 0.70)
+    ren.AddActor(actor)
+    rw = vtk.vtkRenderWindow()
+    rw.SetOffScreenRendering(1)
+    rw.SetMultiSamples(0)
+    rw.SetSize(w, h)
+    rw.AddRenderer(ren)
+    cam = ren.GetActiveCamera()
+    cam.SetPosition(0, -2.2, 0.9)
+    cam.SetFocalPoint(0, 0, 0)
+    cam.SetViewUp(0, 0, 1)
+    ren.ResetCameraClippingRange()
+    grab = vtk.vtkWindowToImageFilter()
+    grab.SetInput(rw)
+    grab.SetInputBufferTypeToRGB()
+    grab.ReadFrontBufferOff()
+    with open(out, "wb") as f:
+        for i in range(frames):
+            if i:
+                cam.Azimuth(1.5)
+            ren.ResetCameraClippingRange()
+            rw.Render()
+            grab.Modified()
+            grab.Update()
+            img = numpy_support.vtk_to_numpy(grab.GetOutput().GetPointData().GetScalars())
+            f.write(np.ascontiguousarray(img.reshape(h, w, 3)[::-1]).tobytes())
+
+
+ARROW = [  # 12 x 19: B black, W white outline
+    "W...........", "WW..........", "WBW.........", "WBBW........",
+    "WBBBW.......", "WBBBBW......", "WBBBBBW.....", "WBBBBBBW....",
+    "WBBBBBBBW...", "WBBBBBBBBW..", "WBBBBBBBBBW.", "WBBBBBBWWWWW",
+    "WBBBWBBW....", "WBBWWBBW....", "WBW..WBBW...", "WW...WBBW...",
+    "W.....WBBW..", "......WBBW..", ".......WW...",
+]
+
+
+def plot_picture(w, h):
+    """A dense plot: a colour-mapped field with contour lines, a grid, and
+    a few curves (numpy only, deterministic)."""
+    import numpy as np
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    u, v = x / w * 6.0, y / h * 4.0
+    field = (np.sin(u * 1.7) * np.cos(v * 2.3) + 0.5 * np.sin(u * v * 0.9)
+             + 0.3 * np.cos(3.1 * u - 2.2 * v))
+    t = (field - field.min()) / (field.max() - field.min())
+    img = np.stack([255 * np.clip(1.5 - abs(4 * t - 3), 0, 1),
+                    255 * np.clip(1.5 - abs(4 * t - 2), 0, 1),
+                    255 * np.clip(1.5 - abs(4 * t - 1), 0, 1)], -1)
+    img[(np.abs((t * 16) % 1 - 0.5) < 0.04)] *= 0.35       # contour lines
+    img[(x.astype(int) % 64 == 0) | (y.astype(int) % 64 == 0)] = 200  # grid
+    for k in range(5):                                      # curves
+        cx = np.arange(w)
+        cy = (h * (0.2 + 0.15 * k) + 40 * np.sin(cx / (37.0 + 11 * k) + k)
+              + 15 * np.sin(cx / 7.3 * (k + 1))).astype(int)
+        for d in (0, 1):
+            ok = (cy + d >= 0) & (cy + d < h)
+            img[cy[ok] + d, cx[ok]] = (255 * (k % 2), 40 * k, 255 - 50 * k)
+    return img.astype(np.uint8)
+
+
+def cursor_frames(w, h, frames):
+    """Yields RGB frames: the plot with the arrow moving along an ellipse,
+    330-525 px/s at 30 fps."""
+    import numpy as np
+    base = plot_picture(w, h)
+    sprite = np.array([[c for c in row] for row in ARROW])
+    black, white = sprite == "B", sprite == "W"
+    for i in range(frames):
+        a = 1.5 * i / FPS
+        px = int(round(w / 2 + 350 * math.cos(a)))
+        py = int(round(h / 2 + 220 * math.sin(a)))
+        img = base.copy()
+        view = img[py:py + sprite.shape[0], px:px + sprite.shape[1]]
+        view[black[:view.shape[0], :view.shape[1]]] = 0
+        view[white[:view.shape[0], :view.shape[1]]] = 255
+        yield img
+
+
+CONTENTS = ("demo", "mesh", "cursor")
+
+
+def make_content(name, tmp, w, h, frames):
+    """The I420 clip of one of CONTENTS at w x h, FPS, in `tmp`:
+      demo    vizstream-demo captured through shmframesrc;
+      mesh    a shaded, colour-mapped surface turning 1.5 degrees a frame
+              (VTK off screen under Xvfb, as a VTK renderer would send);
+      cursor  a still dense plot with a mouse pointer moving over it."""
+    path = os.path.join(tmp, "%s-%dx%d.yuv" % (name, w, h))
+    if name == "demo":
+        return capture_demo(path, w, h, FPS, frames)
+    if name == "mesh":
+        rgb = os.path.join(tmp, "mesh.rgb")
+        subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24",
+                        "/usr/bin/python3", os.path.abspath(__file__),
+                        "--render-mesh", rgb, "%dx%d" % (w, h), str(frames)],
+                       check=True)
+        clip = rgb_to_i420(None, path, w, h, FPS, frames, src=rgb)
+        os.unlink(rgb)
+        return clip
+    if name == "cursor":
+        p = rgb_to_i420(subprocess.PIPE, path, w, h, FPS, frames)
+        for img in cursor_frames(w, h, frames):
+            p.stdin.write(img.tobytes())
+        p.stdin.close()
+        if p.wait() != 0:
+            raise RuntimeError("converting the cursor frames failed")
+        return Clip(path, w, h, FPS, frames).check()
+    raise ValueError("unknown content %r (demo, mesh, cursor)" % name)
+
+
+if __name__ == "__main__":
+    # make_content("mesh") runs this file under Xvfb: OUT WxH FRAMES
+    if len(sys.argv) != 5 or sys.argv[1] != "--render-mesh":
+        sys.exit("usage: encbench.py --render-mesh OUT WxH FRAMES")
+    mw, mh = (int(v) for v in sys.argv[3].split("x"))
+    render_mesh(sys.argv[2], mw, mh, int(sys.argv[4]))

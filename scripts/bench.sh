@@ -46,6 +46,12 @@ VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   --server-arg=--bitrate --server-arg=2500
 
 echo
+echo "== the picture a viewer gets per link: SSIM of the ladder's pick vs the best size and frame rate, three contents =="
+VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
+  LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  /usr/bin/python3 bench/bench_ladder.py
+
+echo
 echo "== quality per bit: MJPEG vs VP8 vs H.264 (SSIM vs the source frames) =="
 VZ_BUILD_ROOT="$PWD/$build" VZ_SOURCE_ROOT="$PWD" \
   LD_LIBRARY_PATH="$PWD/$build/lib/vizstream${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
