@@ -30,7 +30,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 import vztest  # noqa: E402
-from test_security import WebSocket  # noqa: E402
 import test_streams  # noqa: E402
 
 SERVER = vztest.SERVER
@@ -66,7 +65,6 @@ class SessionsTest(vztest.ProcessTestCase):
     status = test_streams.StreamsTest.status
     wait = test_streams.StreamsTest.wait
     join = test_streams.StreamsTest.join
-    pump = test_streams.StreamsTest.pump
 
     def start(self, *args, launch=DEMO_LAUNCH, expect_start=True):
         self.logs = os.path.join(self.tmp.name, "logs")
@@ -155,10 +153,10 @@ class SessionsTest(vztest.ProcessTestCase):
         self.assertEqual(self.get("/s/%s/" % sid)[0], 200)
         # A spectator watches; the creator's token controls.
         spectator = self.join(sid, "mjpeg")
-        texts, _, _ = self.pump(spectator, 1.0)
+        texts, _, _ = spectator.pump(1.0)
         self.assertIn("view", [t["role"] for t in texts if t["type"] == "role"])
         creator = self.join(sid, "ws", token=token)
-        texts, frames, _ = self.pump(creator, 1.5)
+        texts, frames, _ = creator.pump(1.5)
         self.assertEqual([t["role"] for t in texts if t["type"] == "role"][-1],
                          "control", texts)
         self.assertGreater(frames, 0)
@@ -223,7 +221,7 @@ class SessionsTest(vztest.ProcessTestCase):
         # Watched: it lives on; 2 s after the last viewer left it ends.
         code, sid, token = self.new("?width=160&height=120")
         ws = self.join(sid, "ws", token=token)
-        texts, frames, closed = self.pump(ws, 4.0)
+        texts, frames, closed = ws.pump(4.0)
         self.assertFalse(closed)
         self.assertGreater(frames, 0)
         self.assertEqual(self.get("/s/%s/status" % sid, token)[0], 200)
@@ -240,7 +238,7 @@ class SessionsTest(vztest.ProcessTestCase):
         code, sid, token = self.new("?width=160&height=120")
         self.assertEqual(code, 303)
         ws = self.join(sid, "ws", token=token)
-        texts, frames, _ = self.pump(ws, 1.0)
+        texts, frames, _ = ws.pump(1.0)
         self.assertGreater(frames, 0)
         # Full: the next one waits for this one's end.
         code, body, _ = self.new()
@@ -248,7 +246,7 @@ class SessionsTest(vztest.ProcessTestCase):
         self.assertIn("--max-sessions", body)
         for pid in session_pids(sid):
             os.kill(pid, signal.SIGKILL)
-        texts, _, closed = self.pump(ws, 5.0)
+        texts, _, closed = ws.pump(5.0)
         ended = [t for t in texts if t["type"] == "ended"]
         self.assertTrue(ended, texts)
         self.assertIn("the renderer was killed by signal 9", ended[0]["reason"])
