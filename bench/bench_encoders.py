@@ -26,8 +26,6 @@ Not a test: prints tables and ratios (docs/performance.md). Run it under
 scripts/bench.sh's environment (VZ_BUILD_ROOT, the build's plugins)."""
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import argparse
-import contextlib
-import fcntl
 import math
 import os
 import sys
@@ -91,23 +89,7 @@ class Bench:
         self.args, self.tmp = args, tmp
         self.base = {}       # clip path -> identity CPU seconds
         self.encodes = 0
-        self.waited = 0.0
-
-    @contextlib.contextmanager
-    def lock(self):
-        """Holds --lock (flock(2), as flock(1) takes it) for one step, so
-        that a long run on a shared machine lets others in between."""
-        if not self.args.lock:
-            yield
-            return
-        with open(self.args.lock, "a") as f:
-            t = time.monotonic()
-            fcntl.flock(f, fcntl.LOCK_EX)
-            self.waited += time.monotonic() - t
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        self.lock = encbench.StepLock(args.lock)
 
     def base_cpu(self, clip):
         if clip.path not in self.base:
@@ -415,7 +397,7 @@ def main():
                   "H.264 today = %.2f" % (c, chosen, m / rows[c][chosen].kbps,
                                           m / rows[c][today].kbps))
         print("  run time %.0f s (%.0f s of it waiting for --lock), %d "
-              "encodes" % (time.monotonic() - t0, bench.waited, bench.encodes))
+              "encodes" % (time.monotonic() - t0, bench.lock.waited, bench.encodes))
 
 
 if __name__ == "__main__":

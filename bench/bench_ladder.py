@@ -28,10 +28,7 @@ gets per link"). Run it under scripts/bench.sh's environment
 (VZ_BUILD_ROOT)."""
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import argparse
-import contextlib
-import fcntl
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -75,31 +72,6 @@ def encode_args(clip, kbps, scale, fps, out):
                 "filesink", "location=" + out]
 
 
-def viewer_ssim(clip, out):
-    """SSIM of what a viewer sees (held frames, scaled back) against every
-    source frame; the last frame is held to the clip's end."""
-    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s",
-           "%dx%d" % (clip.w, clip.h), "-framerate", str(clip.fps)]
-    stats = out + ".ssim"
-    p = subprocess.run(
-        ["ffmpeg", "-v", "info", "-nostats", "-i", out] + raw +
-        ["-i", clip.path, "-lavfi",
-         "[0:v]fps=%d,scale=%d:%d:flags=bilinear,format=yuv420p,"
-         "tpad=stop=-1:stop_mode=clone,settb=1/%d,setpts=N[a];"
-         "[1:v]settb=1/%d,setpts=N[b];[a][b]ssim=shortest=1:stats_file=%s"
-         % (clip.fps, clip.w, clip.h, clip.fps, clip.fps, stats),
-         "-f", "null", "-"], capture_output=True, text=True)
-    m = re.search(r"All:([0-9.]+)", p.stderr)
-    if p.returncode != 0 or not m:
-        raise RuntimeError("ssim of %s failed: %s" % (out, p.stderr[-500:]))
-    with open(stats) as f:
-        n = sum(1 for _ in f)
-    os.unlink(stats)
-    if n != clip.frames:
-        raise RuntimeError("%s gives %d frames at %d fps, not %d" % (
-            out, n, clip.fps, clip.frames))
-    return float(m.group(1))
-
 
 def ladder_picks(kbps_list):
     """{encode kbit/s: (scale, fps)} from the server's own vs_adapt_ladder."""
@@ -124,22 +96,7 @@ class Bench:
     def __init__(self, args, tmp):
         self.args, self.tmp = args, tmp
         self.encodes = 0
-        self.waited = 0.0
-
-    @contextlib.contextmanager
-    def lock(self):
-        """Holds --lock (flock(2), as flock(1) takes it) for one step only."""
-        if not self.args.lock:
-            yield
-            return
-        with open(self.args.lock, "a") as f:
-            t = time.monotonic()
-            fcntl.flock(f, fcntl.LOCK_EX)
-            self.waited += time.monotonic() - t
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        self.lock = encbench.StepLock(args.lock)
 
     def measure(self, clip, kbps, scale, fps):
         """(SSIM a viewer gets, kbit/s the encode made)."""
@@ -147,7 +104,9 @@ class Bench:
         with self.lock():
             encbench.run(encode_args(clip, kbps, scale, fps, out))
             real = os.path.getsize(out) * 8 / (clip.frames / clip.fps) / 1000.0
-            s = viewer_ssim(clip, out)
+            s = encbench.ssim(clip, out, prepare=(
+                "fps=%d,scale=%d:%d:flags=bilinear,"
+                "tpad=stop=-1:stop_mode=clone," % (clip.fps, clip.w, clip.h)))
         self.encodes += 1
         return s, real
 
@@ -255,7 +214,7 @@ def main():
     print("  ladder's pick within %.3f SSIM of the best: %d of %d" % (
         TOLERANCE, len(results) - misses, len(results)))
     print("  run time %.0f s (%.0f s of it waiting for --lock), %d encodes" % (
-        time.monotonic() - t0, bench.waited, bench.encodes))
+        time.monotonic() - t0, bench.lock.waited, bench.encodes))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ once (the demo, a turning mesh, a cursor over a plot), encoded
 with a gst-launch line (its size and its CPU time), and the SSIM of what
 it decodes to against the clip."""
 # SPDX-License-Identifier: LGPL-2.1-or-later
+import contextlib
+import fcntl
 import os
 import math
 import re
@@ -108,18 +110,44 @@ def baseline_cpu(clip, rounds=2):
     return best
 
 
-def ssim(clip, out, fmt):
+class StepLock:
+    """`with lock():` holds the flock(2) lock file `path` (as flock(1)
+    takes it) for one step, so that a long run on a shared machine lets
+    others in between; `waited`: seconds spent waiting. No path: no lock."""
+
+    def __init__(self, path):
+        self.path, self.waited = path, 0.0
+
+    @contextlib.contextmanager
+    def __call__(self):
+        if not self.path:
+            yield
+            return
+        with open(self.path, "a") as f:
+            t = time.monotonic()
+            fcntl.flock(f, fcntl.LOCK_EX)
+            self.waited += time.monotonic() - t
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def ssim(clip, out, fmt=(), prepare=""):
     """SSIM "All" (ffmpeg's ssim filter) of every frame `out` decodes to,
-    as it is (paired by index, no frame-rate conversion), against the
-    clip; a decode with another frame count is an error."""
+    paired by index, against the clip; `prepare`: ffmpeg filters (ending
+    in a comma) applied to the decoded pictures first (what a viewer sees:
+    frames held, scaled back), none by default. A decode with another
+    frame count is an error."""
     raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s",
-           "%dx%d" % (clip.w, clip.h)]
+           "%dx%d" % (clip.w, clip.h), "-framerate", str(clip.fps)]
     stats = out + ".ssim"
     p = subprocess.run(
-        ["ffmpeg", "-v", "info", "-nostats"] + fmt + ["-i", out] + raw +
+        ["ffmpeg", "-v", "info", "-nostats"] + list(fmt) + ["-i", out] + raw +
         ["-i", clip.path, "-lavfi",
-         "[0:v]format=yuv420p,settb=1/30,setpts=N[a];[1:v]settb=1/30,setpts=N[b];"
-         "[a][b]ssim=shortest=1:stats_file=" + stats, "-f", "null", "-"],
+         "[0:v]%sformat=yuv420p,settb=1/%d,setpts=N[a];"
+         "[1:v]settb=1/%d,setpts=N[b];[a][b]ssim=shortest=1:stats_file=%s"
+         % (prepare, clip.fps, clip.fps, stats), "-f", "null", "-"],
         capture_output=True, text=True)
     m = re.search(r"All:([0-9.]+)", p.stderr)
     if p.returncode != 0 or not m:
