@@ -40,7 +40,8 @@ SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 
 # The server's x264enc settings (server/vs-encoder.c; key-int-max is its
-# 4 s GOP at 30 fps); the bitrate is the server's own, read in the round.
+# 4 s GOP at 30 fps) and the profile it sends Chromium (Main); the bitrate
+# is the server's own, read in the round.
 X264 = ("x264enc tune=zerolatency speed-preset=veryfast vbv-buf-capacity=300 "
         "threads=2 key-int-max=%d" % (4 * FPS))
 
@@ -188,7 +189,8 @@ BARE = textwrap.dedent("""
 
 def bare_round(segment, kbps):
     desc = ("shmframesrc segment=%s keep-waiting=true ! video/x-raw,format=I420 ! "
-            "queue max-size-buffers=1 leaky=downstream ! %s name=enc bitrate=%d ! fakesink"
+            "queue max-size-buffers=1 leaky=downstream ! %s name=enc bitrate=%d ! "
+            "video/x-h264,profile=main ! fakesink"
             % (segment, X264, kbps))
     out = subprocess.run(["/usr/bin/python3", "-c", BARE, desc, "3", str(SECONDS)],
                          capture_output=True, text=True, timeout=SECONDS + 60)

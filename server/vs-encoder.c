@@ -22,7 +22,7 @@ static const VsEncoderInfo encoders[] = {
    * ultrafast's bits at SSIM 0.95 for 17 ms per 1080p frame, one core
    * being 33; docs/performance.md "Encoder settings") */
   {"x264enc", VS_CODEC_H264, "bitrate", 1, FALSE,
-      "tune=zerolatency speed-preset=veryfast threads=2", TRUE, 300},
+      "tune=zerolatency speed-preset=veryfast threads=2", TRUE, 300, TRUE},
   {"openh264enc", VS_CODEC_H264, "bitrate", 1000, FALSE,
       "complexity=low rate-control=bitrate"},
   {"vaapivp8enc", VS_CODEC_VP8, "bitrate", 1, TRUE, "rate-control=cbr"},
@@ -176,10 +176,12 @@ vs_encoder_input_format (const VsEncoderInfo * info)
 }
 
 GstCaps *
-vs_encoder_output_caps (const VsEncoderInfo * info)
+vs_encoder_output_caps (const VsEncoderInfo * info, gboolean main)
 {
-  return info->codec == VS_CODEC_H264 ?
-      gst_caps_from_string ("video/x-h264,profile=constrained-baseline,"
-      "stream-format=byte-stream,alignment=au") :
-      gst_caps_new_empty_simple ("video/x-vp8");
+  if (info->codec != VS_CODEC_H264)
+    return gst_caps_new_empty_simple ("video/x-vp8");
+  return gst_caps_new_simple ("video/x-h264", "profile", G_TYPE_STRING,
+      main && info->main_profile ? "main" : "constrained-baseline",
+      "stream-format", G_TYPE_STRING, "byte-stream", "alignment",
+      G_TYPE_STRING, "au", NULL);
 }

@@ -24,6 +24,10 @@ typedef struct
    * asked for. */
   gboolean nominal_rate;
   guint vbv_ms;
+  /* Encodes Main profile (CABAC: 0.89x constrained baseline's bits at
+   * the same SSIM) and switches between the two while it runs: browsers
+   * that decode Main get it (docs/server.md, "H.264 profile"). */
+  gboolean main_profile;
 } VsEncoderInfo;
 
 /* --encoder if given and present, else the first of the table for the
@@ -40,7 +44,8 @@ void vs_encoder_set_bitrate (const VsEncoderInfo * info, GstElement * enc,
     guint kbps, gdouble share);
 /* Raw format the encoder is fed (I420, NV12 for hardware). */
 const gchar *vs_encoder_input_format (const VsEncoderInfo * info);
-/* Caps after the encoder: constrained-baseline H.264 or VP8. */
-GstCaps *vs_encoder_output_caps (const VsEncoderInfo * info);
+/* Caps after the encoder: H.264 (Main profile if main and the encoder
+ * has it, else constrained baseline) or VP8. */
+GstCaps *vs_encoder_output_caps (const VsEncoderInfo * info, gboolean main);
 
 G_END_DECLS

@@ -471,10 +471,11 @@ frame_in (VsRecord * rec, GstSample * sample)
       GST_BUFFER_DTS (buf));
   if (!GST_CLOCK_TIME_IS_VALID (rt))
     return;
-  /* Matroska keeps one size a file: a new size, a new file. */
+  /* Matroska keeps one format a file: a new size (or H.264 profile), a
+   * new file. */
   new_caps = w && !gst_caps_is_equal (caps, w->caps);
   if (new_caps && !rec->rotate)
-    rec->rotate = "new size";
+    rec->rotate = "new format";
   if (w && rec->rotate && key) {
     writer_finish (rec, rec->rotate, rt);
     rec->rotate = NULL;
@@ -602,6 +603,7 @@ leg_start (VsRecord * rec, VsEncodes * encodes, GError ** error)
   gst_object_unref (pad);
 
   vs_leg_init (&rec->leg, encodes, rec->bin);
+  rec->leg.main_ok = TRUE;      /* a file takes any profile */
   rec->leg.connected = 1;
   vs_media_add_branch (rec->media, rec->bin, on_bin_error, rec);
   pad = gst_element_get_static_pad (rec->queue, "src");

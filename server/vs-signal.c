@@ -82,6 +82,45 @@ parse_channel (JsonObject * o, const gchar * type, VsSignal * out,
   return TRUE;
 }
 
+/* hello's "h264": at most 64 profile-level-ids (6 hex digits). */
+#define MAX_H264_PROFILES 64
+
+static gboolean
+parse_h264_profiles (JsonObject * o, VsSignal * out, GError ** error)
+{
+  static const gchar *const main_decoders[][2] = {
+    {"4d", "4d001f"}, {"640c", "640c1f"}, {"6400", "64001f"},
+  };
+  JsonNode *n = json_object_get_member (o, "h264");
+  JsonArray *a;
+  guint len;
+
+  if (!n)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (n)
+      || (len = json_array_get_length (a = json_node_get_array (n))) >
+      MAX_H264_PROFILES)
+    return invalid (error, "hello: h264 is a list of profile-level-ids");
+  for (guint i = 0; i < len; i++) {
+    JsonNode *e = json_array_get_element (a, i);
+    const gchar *id;
+
+    if (!JSON_NODE_HOLDS_VALUE (e)
+        || json_node_get_value_type (e) != G_TYPE_STRING
+        || strlen (id = json_node_get_string (e)) != 6
+        || strspn (id, "0123456789abcdefABCDEF") != 6)
+      return invalid (error, "hello: h264 is a list of profile-level-ids");
+  }
+  for (gsize m = 0; m < G_N_ELEMENTS (main_decoders) && !out->h264_main; m++)
+    for (guint i = 0; i < len; i++)
+      if (!g_ascii_strncasecmp (json_array_get_string_element (a, i),
+              main_decoders[m][0], strlen (main_decoders[m][0]))) {
+        out->h264_main = g_strdup (main_decoders[m][1]);
+        break;
+      }
+  return TRUE;
+}
+
 static gboolean
 parse_websocket (JsonObject * o, const gchar * type, gboolean testing,
     VsSignal * out, GError ** error)
@@ -101,6 +140,8 @@ parse_websocket (JsonObject * o, const gchar * type, gboolean testing,
         && !g_str_equal (out->transport, "ws")
         && !g_str_equal (out->transport, "mjpeg"))
       return invalid (error, "hello: transport is webrtc, ws or mjpeg");
+    if (!parse_h264_profiles (o, out, error))
+      return FALSE;
   } else if (g_str_equal (type, "answer")) {
     out->type = VS_SIGNAL_ANSWER;
     if (!(out->sdp = get_string (o, "sdp")))
@@ -184,6 +225,7 @@ vs_signal_clear (VsSignal * s)
 {
   g_free (s->token);
   g_free (s->transport);
+  g_free (s->h264_main);
   g_free (s->sdp);
   g_free (s->candidate);
   g_free (s->data);

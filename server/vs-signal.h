@@ -44,6 +44,10 @@ typedef struct
   gchar *token;                 /* hello, optional */
   gboolean view_only;           /* hello */
   gchar *transport;             /* hello: webrtc (default), ws or mjpeg */
+  /* hello: from "h264", the profile-level-ids the page's WebRTC receiver
+   * decodes: the one to offer it for Main profile (4d001f, else 640c1f or
+   * 64001f: High decoders take Main), or NULL (constrained baseline). */
+  gchar *h264_main;
   gchar *sdp;                   /* answer */
   gchar *candidate;             /* ice ("" ends gathering) */
   guint mline;                  /* ice, 0..16 */

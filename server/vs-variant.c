@@ -42,7 +42,26 @@ struct _VsVariant
   gint64 tick_frames, tick_bytes;
   gint64 tick_us;
   gdouble fps_now, kbps_now;
+  /* H.264 profile (main loop), and the switch the streaming thread is to
+   * make: PROFILE_* (atomic) */
+  gboolean main_profile;
+  guint baseline_users;         /* legs on it that do not decode Main */
+  gint64 baseline_free_us;      /* since when none is, or 0 */
+  gint profile_switch;
+  guint profile_switches;
 };
+
+enum
+{
+  PROFILE_KEEP,
+  PROFILE_BASELINE,
+  PROFILE_MAIN
+};
+
+/* A constrained-baseline encode goes back to Main only after this long
+ * with no leg that needs baseline (a page reloading does not cost two
+ * switches). */
+#define PROFILE_UP_US (2 * G_USEC_PER_SEC)
 
 struct _VsEncodes
 {
@@ -256,6 +275,42 @@ variant_use (VsVariant * v, gint delta)
   g_object_set (v->valve, "drop", v->users == 0, NULL);
 }
 
+/* Main while no leg on it needs constrained baseline: down at once (that
+ * leg waits for it), up after PROFILE_UP_US (from the tick). The switch
+ * itself is made by switch_probe, on the next frame. */
+static void
+variant_check_profile (VsVariant * v)
+{
+  gint64 now = g_get_monotonic_time ();
+  gboolean want;
+
+  if (!v->encodes->encoder->main_profile)
+    return;
+  want = v->baseline_users == 0;
+  if (!want)
+    v->baseline_free_us = 0;
+  else if (!v->baseline_free_us)
+    v->baseline_free_us = now;
+  if (want == v->main_profile || (want
+          && now - v->baseline_free_us < PROFILE_UP_US))
+    return;
+  v->main_profile = want;
+  v->profile_switches++;
+  GST_INFO ("variant %s: H.264 %s from the next frame", v->name,
+      want ? "main" : "constrained-baseline");
+  g_atomic_int_set (&v->profile_switch, want ? PROFILE_MAIN :
+      PROFILE_BASELINE);
+}
+
+static void
+variant_leg_profile (VsVariant * v, VsLeg * leg, gint delta)
+{
+  if (leg->main_ok)
+    return;
+  v->baseline_users += delta;
+  variant_check_profile (v);
+}
+
 /* ---- probes ---- */
 
 static GstPadProbeReturn
@@ -286,6 +341,38 @@ count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
   g_atomic_pointer_add (&v->frames, 1);
   g_atomic_pointer_add (&v->bytes, (gssize) gst_buffer_get_size (buf));
+  return GST_PAD_PROBE_OK;
+}
+
+/* Before the encoder, on its streaming thread (nothing else feeds it):
+ * a profile switch asked for by the main loop. x264enc reads the profile
+ * from its downstream caps only when it opens, which a caps event of the
+ * same size does not make it do: it is closed (READY) and reopened, and
+ * the sticky events go to it again before this frame (gst_pad_push
+ * checks them after its probes). Not while the pipeline is changing
+ * state (stopping): the switch waits. */
+static GstPadProbeReturn
+switch_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsVariant *v = data;
+  gint to = g_atomic_int_get (&v->profile_switch);
+  GstElement *pipeline = vs_media_bin (v->encodes->media);
+  GstCaps *caps;
+
+  if (to == PROFILE_KEEP)
+    return GST_PAD_PROBE_OK;
+  if (GST_STATE (pipeline) != GST_STATE_PLAYING
+      || GST_STATE_PENDING (pipeline) != GST_STATE_VOID_PENDING)
+    return GST_PAD_PROBE_OK;
+  if (!g_atomic_int_compare_and_exchange (&v->profile_switch, to,
+          PROFILE_KEEP))
+    return GST_PAD_PROBE_OK;    /* changed meanwhile: the next frame */
+  caps = vs_encoder_output_caps (v->encodes->encoder, to == PROFILE_MAIN);
+  g_object_set (v->enccaps, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  gst_element_set_state (v->enc, GST_STATE_READY);
+  if (!gst_element_sync_state_with_parent (v->enc))
+    GST_WARNING ("variant %s: the encoder did not restart", v->name);
   return GST_PAD_PROBE_OK;
 }
 
@@ -357,7 +444,9 @@ variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
   g_object_set (v->valve, "drop", TRUE, NULL);
   v->next_pts = GST_CLOCK_TIME_NONE;
   g_object_set (v->convert, "n-threads", 2, NULL);
-  caps = vs_encoder_output_caps (e->encoder);
+  /* Main until a leg that needs baseline comes */
+  v->main_profile = e->encoder->main_profile;
+  caps = vs_encoder_output_caps (e->encoder, v->main_profile);
   g_object_set (v->enccaps, "caps", caps, NULL);
   gst_caps_unref (caps);
   g_object_set (v->tee, "allow-not-linked", TRUE, NULL);
@@ -388,6 +477,8 @@ variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
   }
   add_probe (v->valve, "src", rate_probe, v);
   add_probe (v->enccaps, "src", count_probe, v);
+  if (e->encoder->main_profile)
+    add_probe (v->caps, "src", switch_probe, v);
   v->tick_us = g_get_monotonic_time ();
   if (running) {
     GstElement *chain[] = { v->tee, v->enccaps, v->enc, v->caps, v->convert,
@@ -476,6 +567,7 @@ variant_tick (VsVariant * v)
   /* the source's frame rate is known (or changed) only now */
   if (variant_frame_share (v) != v->share)
     variant_push_bitrate (v);
+  variant_check_profile (v);
 }
 
 void
@@ -521,6 +613,13 @@ describe_variant (JsonBuilder * b, VsVariant * v)
   json_builder_add_int_value (b, g_atomic_pointer_get (&v->capped));
   json_builder_set_member_name (b, "dropped_busy");
   json_builder_add_int_value (b, g_atomic_pointer_get (&v->busy));
+  if (v->encodes->cfg->codec == VS_CODEC_H264) {
+    json_builder_set_member_name (b, "profile");
+    json_builder_add_string_value (b, v->main_profile ? "main" :
+        "constrained-baseline");
+    json_builder_set_member_name (b, "profile_switches");
+    json_builder_add_int_value (b, v->profile_switches);
+  }
   json_builder_end_object (b);
 }
 
@@ -560,9 +659,30 @@ static GstPadProbeReturn
 gate_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   VsLeg *leg = data;
-  gboolean delta = GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info),
-      GST_BUFFER_FLAG_DELTA_UNIT);
+  gboolean delta;
 
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstCaps *caps;
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+      const gchar *profile;
+      gst_event_parse_caps (event, &caps);
+      profile = gst_structure_get_string (gst_caps_get_structure (caps, 0),
+          "profile");
+      leg->stream_main = !g_strcmp0 (profile, "main");
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  /* Main frames (sent before its encode switched, or still queued) for a
+   * leg that cannot decode them: none, then a key frame of the new
+   * profile. */
+  if (leg->stream_main && !leg->main_ok) {
+    g_atomic_int_set (&leg->need_key, 1);
+    return GST_PAD_PROBE_DROP;
+  }
+  delta = GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info),
+      GST_BUFFER_FLAG_DELTA_UNIT);
   if (!g_atomic_int_get (&leg->connected))
     return delta ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
   if (g_atomic_int_get (&leg->need_key)) {
@@ -578,13 +698,14 @@ vs_leg_attach (VsLeg * leg, GstPad * gate_pad)
 {
   GstPad *sink = gst_element_get_static_pad (leg->bin, "sink");
 
-  gst_pad_add_probe (gate_pad, GST_PAD_PROBE_TYPE_BUFFER, gate_probe, leg,
-      NULL);
+  gst_pad_add_probe (gate_pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, gate_probe, leg, NULL);
   gst_element_sync_state_with_parent (leg->bin);
   leg->teepad = gst_element_request_pad_simple (leg->variant->tee, "src_%u");
   gst_pad_link (leg->teepad, sink);
   gst_object_unref (sink);
   variant_use (leg->variant, +1);
+  variant_leg_profile (leg->variant, leg, +1);
 }
 
 void
@@ -600,6 +721,7 @@ vs_leg_detach (VsLeg * leg)
   gst_element_release_request_pad (leg->variant->tee, leg->teepad);
   gst_clear_object (&leg->teepad);
   variant_use (leg->variant, -1);
+  variant_leg_profile (leg->variant, leg, -1);
 }
 
 void
@@ -703,7 +825,9 @@ leg_move (VsLeg * leg, VsVariant * to)
   md->newpad = gst_element_request_pad_simple (to->tee, "src_%u");
   md->sink = gst_element_get_static_pad (leg->bin, "sink");
   variant_use (leg->variant, -1);
+  variant_leg_profile (leg->variant, leg, -1);
   variant_use (to, +1);
+  variant_leg_profile (to, leg, +1);
   leg->variant = to;
   leg->teepad = gst_object_ref (md->newpad);
   gst_pad_add_probe (md->oldpad, GST_PAD_PROBE_TYPE_IDLE, move_probe, md,

@@ -10,6 +10,12 @@
  * loss (the key-frame gate), and moves between encodes without
  * renegotiating. vs_encodes_adapt() applies vs-adapt.c's decisions.
  *
+ * H.264 profile: an encode whose encoder can (x264enc) sends Main while
+ * every leg on it decodes Main, constrained baseline as soon as one does
+ * not; back to Main 2 s after the last such leg left. The switch
+ * reopens the encoder on its own streaming thread (a key frame for
+ * everyone).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -51,6 +57,12 @@ typedef struct
   struct _VsVariant *steered;   /* the encode it steered at the last tick */
   gboolean measured;            /* link set this tick (WebRTC) */
   VsLegAdapt adapt;
+  /* It decodes Main profile H.264: set by its transport before
+   * vs_leg_attach. An encode sends Main only while every leg on it does
+   * (else constrained baseline), and a leg that does not never gets a
+   * Main frame: its gate holds them. */
+  gboolean main_ok;
+  gboolean stream_main;         /* the gate's: the caps say Main */
 } VsLeg;
 
 void vs_leg_init (VsLeg * leg, VsEncodes * e, GstElement * bin);

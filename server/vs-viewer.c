@@ -32,6 +32,7 @@ vs_viewer_unref (VsViewer * viewer)
   g_clear_object (&viewer->ws);
   g_free (viewer->address);
   g_free (viewer->transport);
+  g_free (viewer->h264_main);
   g_free (viewer);
 }
 
@@ -244,8 +245,8 @@ start_transport (VsViewer * viewer, const VsTurnCredential * turn,
     viewer->wsv = vs_ws_video_new (viewer->id, ctx->media, ctx->encodes,
         viewer->ws, peer_failed, viewer, error);
   else
-    viewer->rtc = vs_webrtc_peer_new (viewer->id, ctx->cfg, turn, ctx->media,
-        ctx->encodes, &hooks, error);
+    viewer->rtc = vs_webrtc_peer_new (viewer->id, ctx->cfg, turn,
+        viewer->h264_main, ctx->media, ctx->encodes, &hooks, error);
   return viewer->wsv || viewer->rtc;
 }
 
@@ -287,6 +288,7 @@ on_hello (VsViewer * viewer, VsSignal * sig)
   viewer->joined = TRUE;
   viewer->view_only = sig->view_only;
   viewer->transport = g_strdup (sig->transport);
+  viewer->h264_main = g_strdup (sig->h264_main);
   if (sig->token && *sig->token) {
     /* A wrong token: view only for the life of this connection (a hello
      * is said once). */

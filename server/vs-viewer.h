@@ -52,6 +52,7 @@ struct _VsViewer
   SoupWebsocketConnection *ws;
   gchar *address;
   gchar *transport;             /* after hello: webrtc, ws or mjpeg */
+  gchar *h264_main;             /* after hello: VsSignal's, or NULL */
   gboolean joined;              /* said hello */
   gboolean has_token;
   gboolean view_only;           /* asked by the page */

@@ -52,6 +52,7 @@ struct _VsWebrtcPeer
   gint relays;                  /* atomic: of which relayed (TURN) */
   guint timeout_id;
   gint braked;                  /* atomic: tell the main loop when drained */
+  gchar plid[7];                /* H.264 profile-level-id offered */
   GMutex queue_lock;            /* queue_delay: rtpsession's thread, main */
   VsQueueDelay queue_delay;
 };
@@ -412,12 +413,13 @@ query_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 static gchar *
 fix_h264_offer (const gchar * sdp)
 {
-  /* Browsers match H.264 by profile; say constrained baseline level 3.1
-   * (what every browser accepts) whatever level the encoder picked for a
-   * big frame, and allow level asymmetry. */
-  GRegex *re = g_regex_new ("profile-level-id=42e0[0-9a-fA-F]{2}", 0, 0, NULL);
-  gchar *out = g_regex_replace_literal (re, sdp, -1, 0,
-      "profile-level-id=42e01f;level-asymmetry-allowed=1", 0, NULL);
+  /* Browsers match H.264 by profile; say level 3.1 (what every browser
+   * accepts) whatever level the encoder picked for a big frame, and allow
+   * level asymmetry. */
+  GRegex *re = g_regex_new ("profile-level-id=(42e0|4d00|640c|6400)"
+      "[0-9a-fA-F]{2}", 0, 0, NULL);
+  gchar *out = g_regex_replace (re, sdp, -1, 0,
+      "profile-level-id=\\g<1>1f;level-asymmetry-allowed=1", 0, NULL);
   g_regex_unref (re);
   return out;
 }
@@ -688,8 +690,11 @@ configure_elements (VsWebrtcPeer * peer, const VsTurnCredential * turn)
   g_object_set (peer->rtpcaps, "caps", caps, NULL);
   gst_caps_unref (caps);
   if (peer->setter) {
-    caps = gst_caps_from_string ("application/x-rtp,"
-        "profile-level-id=(string)42e01f,packetization-mode=(string)1");
+    /* what the page decodes, whatever profile its encode sends now: a
+     * Main decoder takes constrained baseline too */
+    caps = gst_caps_new_simple ("application/x-rtp", "profile-level-id",
+        G_TYPE_STRING, peer->plid, "packetization-mode", G_TYPE_STRING, "1",
+        NULL);
     g_object_set (peer->setter, "caps", caps, "join", TRUE, "replace", FALSE,
         NULL);
     gst_caps_unref (caps);
@@ -812,8 +817,9 @@ link_elements (VsWebrtcPeer * peer, GError ** error)
 
 VsWebrtcPeer *
 vs_webrtc_peer_new (guint id, const VsConfig * cfg,
-    const VsTurnCredential * turn, VsMedia * media, VsEncodes * encodes,
-    const VsPeerHooks * hooks, GError ** error)
+    const VsTurnCredential * turn, const gchar * h264_main,
+    VsMedia * media, VsEncodes * encodes, const VsPeerHooks * hooks,
+    GError ** error)
 {
   VsWebrtcPeer *peer = g_new0 (VsWebrtcPeer, 1);
   GstPad *pad;
@@ -829,6 +835,8 @@ vs_webrtc_peer_new (guint id, const VsConfig * cfg,
     return NULL;
   }
   vs_leg_init (&peer->leg, encodes, peer->bin);
+  peer->leg.main_ok = h264_main != NULL;
+  g_strlcpy (peer->plid, h264_main ? h264_main : "42e01f", sizeof peer->plid);
   configure_elements (peer, turn);
   if (!link_elements (peer, error)) {
     peer->closed = TRUE;
@@ -999,6 +1007,10 @@ vs_webrtc_peer_describe (VsWebrtcPeer * peer, JsonBuilder * b)
   json_builder_add_int_value (b, g_atomic_int_get (&peer->leg.overruns));
   json_builder_set_member_name (b, "repair_key_frames");
   json_builder_add_int_value (b, peer->leg.repairs);
+  if (peer->cfg->codec == VS_CODEC_H264) {
+    json_builder_set_member_name (b, "h264_profile_level_id");
+    json_builder_add_string_value (b, peer->plid);
+  }
 }
 
 void

@@ -37,10 +37,13 @@ typedef struct _VsWebrtcPeer VsWebrtcPeer;
 
 /* Made, added to the pipeline and negotiating (the offer comes through
  * hooks->send). turn: this viewer's TURN credential for every --turn
- * server (a TURN secret), or NULL (their own user:password). */
+ * server (a TURN secret), or NULL (their own user:password). h264_main:
+ * the profile-level-id to offer to a page that decodes Main profile
+ * (vs_signal_h264_main), or NULL: constrained baseline (42e01f). */
 VsWebrtcPeer *vs_webrtc_peer_new (guint id, const VsConfig * cfg,
-    const VsTurnCredential * turn, VsMedia * media, VsEncodes * encodes,
-    const VsPeerHooks * hooks, GError ** error);
+    const VsTurnCredential * turn, const gchar * h264_main,
+    VsMedia * media, VsEncodes * encodes, const VsPeerHooks * hooks,
+    GError ** error);
 /* Takes its bin out of the pipeline and drops it (main loop). */
 void vs_webrtc_peer_close (VsWebrtcPeer * peer);
 

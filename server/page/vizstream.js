@@ -139,6 +139,7 @@
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
       const hello = { type: 'hello', view_only: params.has('view'), transport };
+      if (transport === 'webrtc') hello.h264 = h264Profiles();
       if (token) hello.token = token;
       send(hello);
     };
@@ -154,6 +155,24 @@
     };
     // The server says why it closed (a refusal: no UDP ports left, ...).
     ws.onclose = (e) => { if (gen === generation) restart(e.reason || 'server connection closed'); };
+  }
+
+  // The H.264 profile-level-ids this browser's WebRTC receiver decodes
+  // (packetization-mode 1): the server sends Main profile to a page that
+  // decodes it (fewer bits for the same picture), constrained baseline
+  // otherwise. ?baseline reports constrained baseline only (as Firefox).
+  function h264Profiles() {
+    if (params.has('baseline')) return ['42e01f'];
+    const caps = window.RTCRtpReceiver && RTCRtpReceiver.getCapabilities &&
+      RTCRtpReceiver.getCapabilities('video');
+    const ids = [];
+    for (const c of (caps && caps.codecs) || []) {
+      if (c.mimeType.toLowerCase() !== 'video/h264') continue;
+      const fmtp = c.sdpFmtpLine || '';
+      const m = /profile-level-id=([0-9a-fA-F]{6})/.exec(fmtp);
+      if (m && /packetization-mode=1/.test(fmtp) && !ids.includes(m[1])) ids.push(m[1]);
+    }
+    return ids.slice(0, 64);
   }
 
   function restart(why, delay) {

@@ -76,6 +76,39 @@ class Browser:
             pass
 
 
+# profile_idc of H.264 Main and (constrained) Baseline
+MAIN, BASELINE = 77, 66
+
+# Before the page's script: every received H.264 frame passes through an
+# insertable stream that reads the profile_idc of its SPS (Annex B, NAL
+# type 7) and notes each change in window.__vzSps.
+SPS_PROBE = r"""
+(() => {
+  const Base = window.RTCPeerConnection;
+  window.__vzSps = [];
+  window.RTCPeerConnection = function (config) {
+    const pc = new Base(Object.assign({}, config, { encodedInsertableStreams: true }));
+    pc.addEventListener('track', (e) => {
+      const s = e.receiver.createEncodedStreams();
+      s.readable.pipeThrough(new TransformStream({ transform(frame, out) {
+        const b = new Uint8Array(frame.data);
+        for (let i = 0; i + 4 < b.length; i++) {
+          if (b[i] === 0 && b[i + 1] === 0 && b[i + 2] === 1 && (b[i + 3] & 0x1f) === 7) {
+            const idc = b[i + 4], seen = window.__vzSps;
+            if (seen[seen.length - 1] !== idc) seen.push(idc);
+            break;
+          }
+        }
+        out.enqueue(frame);
+      } })).pipeTo(s.writable);
+    });
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Base.prototype;
+})();
+"""
+
+
 class BrowserTestCase(vztest.ProcessTestCase):
     # vizstream-demo publishing into a segment that start_server serves
     start_demo = True
@@ -198,10 +231,48 @@ class BrowserTest(BrowserTestCase):
         return st
 
     def test_frames_h264(self):
-        self.check_codec("h264", "video/H264")
+        st = self.check_codec("h264", "video/H264")
+        # Chromium decodes Main: offered and sent (docs/server.md)
         sdp = self.browser.js("a", "window.vizstream.remoteSdp || ''")
-        self.assertIn("profile-level-id=42e01f", sdp)
+        self.assertIn("profile-level-id=4d001f", sdp)
         self.assertIn("packetization-mode=1", sdp)
+        self.assertEqual(st["variants"][0]["profile"], "main")
+        self.assertEqual(st["viewers"][0]["h264_profile_level_id"], "4d001f")
+
+    def test_h264_profile_follows_viewers(self):
+        """Main while every viewer decodes it; constrained baseline while one
+        does not (?baseline reports what Firefox does), and that viewer
+        never gets a Main frame; Main again once it left. The profile is
+        read from the SPS of every frame the pages receive (insertable
+        streams), not from what the server says."""
+        self.start_server()
+        self.open("a", init=SPS_PROBE)
+        self.wait_frames("a")
+        st = self.status()
+        self.assertEqual(st["variants"][0]["profile"], "main")
+        self.assertEqual(self.sps("a"), [MAIN])
+        self.open("b", "?baseline", init=SPS_PROBE)
+        self.wait_frames("b")
+        sdp = self.browser.js("b", "window.vizstream.remoteSdp || ''")
+        self.assertIn("profile-level-id=42e01f", sdp)
+        st = self.status()
+        self.assertEqual(st["variants"][0]["profile"], "constrained-baseline")
+        self.assertEqual(sorted(v["h264_profile_level_id"]
+                                for v in st["viewers"]), ["42e01f", "4d001f"])
+        self.wait_frames("a")
+        self.assertEqual(self.sps("a"), [MAIN, BASELINE])
+        self.assertEqual(self.sps("b"), [BASELINE])
+        self.browser.call("close", page="b")
+        self.wait("Main again", lambda: self.status()["variants"][0]["profile"]
+                  == "main", 10)
+        self.wait_frames("a")
+        self.wait("page a sees Main again",
+                  lambda: self.sps("a") == [MAIN, BASELINE, MAIN], 10)
+        self.assertEqual(self.status()["variants"][0]["profile_switches"], 2)
+
+    def sps(self, page):
+        """The profile_idc of each run of SPSs the page received."""
+        return self.browser.js(page, "window.__vzSps || []")
 
     def test_frames_vp8(self):
         self.check_codec("vp8", "video/VP8")

@@ -49,6 +49,7 @@ test_websocket_messages (void)
   g_assert_true (parse ("{\"type\":\"hello\"}", VS_SIGNAL_FROM_WEBSOCKET,
           &sig, NULL));
   g_assert_cmpstr (sig.transport, ==, "webrtc");
+  g_assert_null (sig.h264_main);
   vs_signal_clear (&sig);
   g_assert_true (parse ("{\"type\":\"ice\",\"candidate\":\"c\","
           "\"sdpMLineIndex\":0}", VS_SIGNAL_FROM_WEBSOCKET, &sig, NULL));
@@ -69,6 +70,52 @@ test_websocket_messages (void)
           VS_SIGNAL_FROM_WEBSOCKET, &sig, NULL));
   g_assert_cmpfloat (sig.t, ==, 12.5);
   vs_signal_clear (&sig);
+}
+
+/* hello's "h264": the profile-level-id to offer for Main, or none. */
+static void
+test_hello_h264_profiles (void)
+{
+  static const struct
+  {
+    const gchar *list;
+    const gchar *main;
+  } cases[] = {
+    /* Debian's Chromium: Main, no High */
+    {"[\"42001f\",\"42e01f\",\"4d001f\",\"f4001f\"]", "4d001f"},
+    /* a browser with Constrained High and no Main: High decodes Main */
+    {"[\"42e01f\",\"640C1F\"]", "640c1f"},
+    {"[\"64001f\",\"4D401F\"]", "4d001f"},
+    {"[\"42e01f\",\"42001f\"]", NULL},  /* Firefox */
+    {"[]", NULL},
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    VsSignal sig;
+    gchar *text = g_strdup_printf ("{\"type\":\"hello\",\"h264\":%s}",
+        cases[i].list);
+
+    g_assert_true (parse (text, VS_SIGNAL_FROM_WEBSOCKET, &sig, NULL));
+    g_assert_cmpstr (sig.h264_main, ==, cases[i].main);
+    vs_signal_clear (&sig);
+    g_free (text);
+  }
+  refused ("{\"type\":\"hello\",\"h264\":\"4d001f\"}",
+      VS_SIGNAL_FROM_WEBSOCKET, "h264 is a list of profile-level-ids");
+  refused ("{\"type\":\"hello\",\"h264\":[\"4d001\"]}",
+      VS_SIGNAL_FROM_WEBSOCKET, "h264 is a list");
+  refused ("{\"type\":\"hello\",\"h264\":[\"4d001g\"]}",
+      VS_SIGNAL_FROM_WEBSOCKET, "h264 is a list");
+  refused ("{\"type\":\"hello\",\"h264\":[4]}",
+      VS_SIGNAL_FROM_WEBSOCKET, "h264 is a list");
+  {
+    GString *many = g_string_new ("{\"type\":\"hello\",\"h264\":[");
+    for (guint i = 0; i < 65; i++)
+      g_string_append_printf (many, "%s\"42e01f\"", i ? "," : "");
+    g_string_append (many, "]}");
+    refused (many->str, VS_SIGNAL_FROM_WEBSOCKET, "h264 is a list");
+    g_string_free (many, TRUE);
+  }
 }
 
 static void
@@ -150,6 +197,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/signal/websocket", test_websocket_messages);
   g_test_add_func ("/signal/websocket-refusals", test_websocket_refusals);
+  g_test_add_func ("/signal/hello-h264", test_hello_h264_profiles);
   g_test_add_func ("/signal/channel", test_channel_messages);
   g_test_add_func ("/signal/test-hook", test_test_hook_only_when_testing);
   g_test_add_func ("/signal/pong", test_pong);
