@@ -8,6 +8,8 @@ Prints, for VP8 and H.264 at 1280x720, 30 fps:
     periods (the reference: one frame period at 30 fps); with --rounds N
     the codecs take turns N times (this machine's figures drift) and the
     summary pools each codec's samples, VP8 against H.264 as ratios;
+    `h264-baseline` is H.264 with the page asking for constrained baseline
+    (`?baseline`, what a Firefox viewer gets) against Chromium's Main;
   - where the time goes in the page (getStats on the inbound video over
     the same seconds): decode time and jitter buffer delay per frame,
     frames decoded per second, bitrate, mean frame size; and the server's
@@ -18,7 +20,7 @@ Prints, for VP8 and H.264 at 1280x720, 30 fps:
   - server CPU with 1, 2, 4 and 8 pages, per viewer, against the cost of
     the encode itself (1 viewer); --no-viewers leaves it out.
 
-Usage: bench_browser.py [SECONDS] [--codecs vp8,h264] [--rounds N]
+Usage: bench_browser.py [SECONDS] [--codecs vp8,h264,h264-baseline] [--rounds N]
                         [--no-viewers]        (needs root for the namespace)"""
 import argparse
 import os
@@ -95,9 +97,10 @@ def receiver_figures(a, b, seconds):
 def measure(browser, procs, segment, codec, seconds, env=None, rtt=True):
     """One codec, one server: glass-to-glass samples, the page's
     statistics and the server's CPU over the same seconds, round trips."""
-    server, url = start(procs, segment, codec, env)
+    server, url = start(procs, segment, codec.split("-")[0], env)
     try:
-        browser.call("open", page="l", url=url + "?timing")
+        browser.call("open", page="l", url=url + "?timing" + (
+            "&baseline" if codec == "h264-baseline" else ""))
         wait_frames(browser, "l")
         time.sleep(2)  # clock offset settles (pings every 2 s)
         s0, c0, t0 = (inbound_video(browser, "l"), cpu_seconds(server.pid),
@@ -153,11 +156,13 @@ def summary(results):
               % (codec, pooled[codec][0], pooled[codec][1],
                  ", ".join("%.0f" % statistics.median(m["lat"])
                            for m in runs if m["lat"])))
-    if "vp8" in pooled and "h264" in pooled:
-        print("  VP8 / H.264: p50 %.2fx  p95 %.2fx (the reference: H.264 "
-              "in the same run)"
-              % (pooled["vp8"][0] / pooled["h264"][0],
-                 pooled["vp8"][1] / pooled["h264"][1]))
+    for other, name in (("vp8", "VP8"), ("h264-baseline",
+                                         "H.264 constrained baseline")):
+        if other in pooled and "h264" in pooled:
+            print("  %s / H.264 (Main): p50 %.2fx  p95 %.2fx (the reference: "
+                  "H.264 in the same run)"
+                  % (name, pooled[other][0] / pooled["h264"][0],
+                     pooled[other][1] / pooled["h264"][1]))
 
 
 def main():
@@ -172,8 +177,9 @@ def main():
                     help="leave out the server CPU per viewer")
     args = ap.parse_args()
     codecs = args.codecs.split(",")
-    if not codecs or any(c not in ("vp8", "h264") for c in codecs):
-        ap.error("--codecs wants vp8, h264 or both")
+    if not codecs or any(c not in ("vp8", "h264", "h264-baseline")
+                         for c in codecs):
+        ap.error("--codecs wants vp8, h264, h264-baseline")
     if args.rounds < 1:
         ap.error("--rounds wants 1 or more")
     SECONDS = args.seconds
