@@ -18,9 +18,16 @@ sys time, minus the same pipeline with `identity` instead of the encoder).
 Then CPU per frame at 1920x1080 (demo) for each x264 preset and vp8enc
 cpu-used at a fixed bit rate, against one core at 30 fps (33.3 ms).
 
-The VBV, intra-refresh, High-profile and vp8enc buffer and key-frame rows
-use the preset (cpu-used) that needs the fewest bits on these contents
-among those within --budget-ms per 1080p frame.
+The VBV, intra-refresh, Main- and High-profile and vp8enc buffer and
+key-frame rows use the preset (cpu-used) that needs the fewest bits on
+these contents among those within --budget-ms per 1080p frame (chosen on
+the constrained-baseline rows).
+
+The server's x264enc encode is H.264 Main (CABAC; caps
+video/x-h264,profile=main) when every viewer of that encode decodes Main
+(Chromium offers profile-level-id 4d001f), constrained-baseline otherwise
+(Firefox): the H.264 aim line is x264 Main at the chosen preset, with
+constrained-baseline (what a baseline-only viewer gets) and High beside it.
 
 Not a test: prints tables and ratios (docs/performance.md). Run it under
 scripts/bench.sh's environment (VZ_BUILD_ROOT, the build's plugins)."""
@@ -194,8 +201,12 @@ VBVS = [150, 300, 600, 1000]
 
 def cpu_1080p(bench, clip, kbps, presets, cpu_used, high, rounds=3):
     """(name, kbit/s, CPU ms per frame): the least of `rounds` rounds,
-    the settings interleaved within each round."""
+    the settings interleaved within each round. Main (what the server
+    sends a viewer that decodes it) at each preset but ultrafast (no
+    CABAC there: as constrained-baseline), High too if `high`."""
     cfgs = ([("x264 " + p, x264(p)) for p in presets] +
+            [("x264 %s Main" % p, x264(p, profile="main"))
+             for p in presets if p != "ultrafast"] +
             [("x264 %s High" % p, x264(p, profile="high"))
              for p in presets if high and p != "ultrafast"] +
             [("vp8 cpu-used %d" % c, vp8(c)) for c in cpu_used])
@@ -232,8 +243,9 @@ def main():
     ap.add_argument("--contents", default="demo,mesh,cursor",
                     help="comma-separated, of demo, mesh, cursor")
     ap.add_argument("--quick", action="store_true",
-                    help="fewer settings: ultrafast and veryfast, High at "
-                         "the chosen preset, cpu-used -16 and -8, MJPEG")
+                    help="fewer settings: ultrafast and veryfast, Main and "
+                         "High at the chosen preset, cpu-used -16 and -8, "
+                         "MJPEG")
     ap.add_argument("--ssim", type=float, default=0.95)
     ap.add_argument("--budget-ms", type=float, default=20.0,
                     help="encoder CPU per 1080p frame a setting may take "
@@ -297,7 +309,7 @@ def main():
 
         def h264name(p, vbv=300, intra=False, profile="cb"):
             return "x264 %s vbv %d%s%s" % (p, vbv, " intra-refresh" if intra else "",
-                                          " High" if profile == "high" else "")
+                                          {"high": " High", "main": " Main"}.get(profile, ""))
 
         today = h264name("ultrafast")
         for p in presets:
@@ -321,13 +333,16 @@ def main():
             for vbv in VBVS:
                 measure(h264name(preset, vbv), x264(preset, vbv), chosen)
             measure(h264name(preset, intra=True), x264(preset, intra=True), chosen)
-        # ultrafast switches CABAC and the 8x8 transform off whatever the
-        # profile: High is also measured at the next preset then
+        # Main: what the server sends a viewer that decodes it. ultrafast
+        # switches CABAC and the 8x8 transform off whatever the profile:
+        # Main and High are also measured at the next preset then
         high_presets = [preset] + (["superfast"] if preset == "ultrafast" and
                                    "superfast" in presets else [])
         for p in high_presets:
-            measure(h264name(p, profile="high"), x264(p, profile="high"),
+            measure(h264name(p, profile="main"), x264(p, profile="main"),
                     h264name(p), 0.9)
+            measure(h264name(p, profile="high"), x264(p, profile="high"),
+                    h264name(p, profile="main"))
         if not args.quick:
             vp8_chosen = "vp8 cpu-used %d buf 150 kf disabled" % cu
             measure("vp8 cpu-used %d buf 300 kf disabled" % cu, vp8(cu, 300), vp8_chosen)
@@ -372,30 +387,52 @@ def main():
         print()
         print("== the choice (fewest bits, geometric mean over %s, within %.0f "
               "ms per 1080p frame) ==" % ("/".join(contents), args.budget_ms))
+        main_ms = cpu1080.get("x264 %s Main" % preset)
         print("  x264: speed-preset=%s vbv-buf-capacity=300 (%.1f ms/frame at "
-              "1080p); vp8enc: cpu-used=%d (%.1f ms/frame at 1080p%s)" % (
-                  preset, cpu1080["x264 " + preset], cu,
-                  cpu1080["vp8 cpu-used %d" % cu],
+              "1080p%s); vp8enc: cpu-used=%d (%.1f ms/frame at 1080p%s)" % (
+                  preset, cpu1080["x264 " + preset],
+                  "" if main_ms is None else ", Main %.1f%s" % (
+                      main_ms, " over budget" if main_ms > args.budget_ms else ""),
+                  cu, cpu1080["vp8 cpu-used %d" % cu],
                   ", none is within budget: the fastest"
                   if min(cpu1080["vp8 cpu-used %d" % c] for c in cpu_used)
                   > args.budget_ms else ""))
+        print("  the server's x264enc encode is Main (profile=main, CABAC) when "
+              "every viewer of the encode decodes Main (Chromium), "
+              "constrained-baseline otherwise (Firefox)")
+        main_chosen = h264name(preset, profile="main")
         if "demo" in contents:
             d = rows["demo"]
+            n = d[main_chosen].kbps
+            print("  H.264 bits at SSIM %.2f on the demo, as sent to a viewer "
+                  "that decodes Main (%s): %.0f kbit/s = %.2fx today's %.1f "
+                  "Mbit/s and = %.2fx ultrafast in this run (aim <= 0.7)" % (
+                      args.ssim, main_chosen, n, n / TODAY_DEMO_KBPS,
+                      TODAY_DEMO_KBPS / 1000.0, n / d[today].kbps))
             n = d[chosen].kbps
-            print("  H.264 bits at SSIM %.2f on the demo: %.0f kbit/s = %.2fx "
-                  "today's %.1f Mbit/s and = %.2fx ultrafast in this run "
-                  "(aim <= 0.7)" % (args.ssim, n, n / TODAY_DEMO_KBPS,
-                                    TODAY_DEMO_KBPS / 1000.0, n / d[today].kbps))
+            print("  constrained-baseline at %s (a baseline-only viewer, e.g. "
+                  "Firefox): %.0f kbit/s = %.2fx today's %.1f Mbit/s and = "
+                  "%.2fx ultrafast in this run" % (
+                      preset, n, n / TODAY_DEMO_KBPS, TODAY_DEMO_KBPS / 1000.0,
+                      n / d[today].kbps))
             for p in high_presets:
+                mn = d[h264name(p, profile="main")].kbps
+                if p != preset:
+                    print("  with Main profile (CABAC) at %s: %.0f kbit/s = "
+                          "%.2fx constrained-baseline at %s, %.2fx today" % (
+                              p, mn, mn / d[h264name(p)].kbps, p,
+                              mn / d[today].kbps))
                 hi = d[h264name(p, profile="high")].kbps
                 print("  with High profile (CABAC, 8x8) at %s: %.0f kbit/s = "
-                      "%.2fx constrained-baseline at %s, %.2fx today" % (
-                          p, hi, hi / d[h264name(p)].kbps, p, hi / d[today].kbps))
+                      "%.2fx constrained-baseline at %s, %.2fx Main, %.2fx "
+                      "today" % (p, hi, hi / d[h264name(p)].kbps, p, hi / mn,
+                                 hi / d[today].kbps))
         for c in contents:
             m = rows[c]["MJPEG (jpegenc quality)"].kbps
             print("  %-7s MJPEG / H.264 (%s) = %.2f (aim >= 3); MJPEG / "
-                  "H.264 today = %.2f" % (c, chosen, m / rows[c][chosen].kbps,
-                                          m / rows[c][today].kbps))
+                  "H.264 today = %.2f; MJPEG / H.264 Main = %.2f" % (
+                      c, chosen, m / rows[c][chosen].kbps,
+                      m / rows[c][today].kbps, m / rows[c][main_chosen].kbps))
         print("  run time %.0f s (%.0f s of it waiting for --lock), %d "
               "encodes" % (time.monotonic() - t0, bench.lock.waited, bench.encodes))
 
