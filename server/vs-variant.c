@@ -48,7 +48,11 @@ struct _VsVariant
   guint baseline_users;         /* legs on it that do not decode Main */
   gint64 baseline_free_us;      /* since when none is, or 0 */
   gint profile_switch;
-  guint profile_switches;
+  /* atomics written by switch_probe: the profile the encoder was opened
+   * for (PROFILE_*), reopenings, and one to be told its bitrate again */
+  gint profile_sent;
+  gint profile_switches;
+  gint reopened;
 };
 
 enum
@@ -59,9 +63,9 @@ enum
 };
 
 /* A constrained-baseline encode goes back to Main only after this long
- * with no leg that needs baseline (a page reloading does not cost two
- * switches). */
-#define PROFILE_UP_US (2 * G_USEC_PER_SEC)
+ * with no leg that needs baseline (a page reloading, a viewer moving
+ * between encodes, does not cost two switches). */
+#define PROFILE_UP_US (5 * G_USEC_PER_SEC)
 
 struct _VsEncodes
 {
@@ -295,7 +299,6 @@ variant_check_profile (VsVariant * v)
           && now - v->baseline_free_us < PROFILE_UP_US))
     return;
   v->main_profile = want;
-  v->profile_switches++;
   GST_INFO ("variant %s: H.264 %s from the next frame", v->name,
       want ? "main" : "constrained-baseline");
   g_atomic_int_set (&v->profile_switch, want ? PROFILE_MAIN :
@@ -339,6 +342,20 @@ count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   VsVariant *v = data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  /* The first frame of a reopened encoder: its bitrate set again (a
+   * reconfiguration), so that its rate control is where
+   * variant_push_bitrate put it, on the nominal frame rate
+   * (variant_frame_share), whatever the open did. */
+  if (g_atomic_int_get (&v->reopened)
+      && g_atomic_int_compare_and_exchange (&v->reopened, 1, 0)) {
+    const gchar *prop = v->encodes->encoder->bitrate_prop;
+    GValue kbps = G_VALUE_INIT;
+
+    g_object_get_property (G_OBJECT (v->enc), prop, &kbps);
+    g_object_set_property (G_OBJECT (v->enc), prop, &kbps);
+    g_value_unset (&kbps);
+  }
   g_atomic_pointer_add (&v->frames, 1);
   g_atomic_pointer_add (&v->bytes, (gssize) gst_buffer_get_size (buf));
   return GST_PAD_PROBE_OK;
@@ -359,14 +376,17 @@ switch_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   GstElement *pipeline = vs_media_bin (v->encodes->media);
   GstCaps *caps;
 
-  if (to == PROFILE_KEEP)
-    return GST_PAD_PROBE_OK;
-  if (GST_STATE (pipeline) != GST_STATE_PLAYING
-      || GST_STATE_PENDING (pipeline) != GST_STATE_VOID_PENDING)
+  if (to == PROFILE_KEEP || GST_STATE_TARGET (pipeline) != GST_STATE_PLAYING)
     return GST_PAD_PROBE_OK;
   if (!g_atomic_int_compare_and_exchange (&v->profile_switch, to,
           PROFILE_KEEP))
     return GST_PAD_PROBE_OK;    /* changed meanwhile: the next frame */
+  /* down and up again before a frame came: nothing to do */
+  if (to == g_atomic_int_get (&v->profile_sent))
+    return GST_PAD_PROBE_OK;
+  g_atomic_int_set (&v->profile_sent, to);
+  g_atomic_int_inc (&v->profile_switches);
+  g_atomic_int_set (&v->reopened, 1);
   caps = vs_encoder_output_caps (v->encodes->encoder, to == PROFILE_MAIN);
   g_object_set (v->enccaps, "caps", caps, NULL);
   gst_caps_unref (caps);
@@ -446,6 +466,7 @@ variant_new (VsEncodes * e, gboolean low, gboolean running, GError ** error)
   g_object_set (v->convert, "n-threads", 2, NULL);
   /* Main until a leg that needs baseline comes */
   v->main_profile = e->encoder->main_profile;
+  v->profile_sent = v->main_profile ? PROFILE_MAIN : PROFILE_BASELINE;
   caps = vs_encoder_output_caps (e->encoder, v->main_profile);
   g_object_set (v->enccaps, "caps", caps, NULL);
   gst_caps_unref (caps);
@@ -615,10 +636,10 @@ describe_variant (JsonBuilder * b, VsVariant * v)
   json_builder_add_int_value (b, g_atomic_pointer_get (&v->busy));
   if (v->encodes->cfg->codec == VS_CODEC_H264) {
     json_builder_set_member_name (b, "profile");
-    json_builder_add_string_value (b, v->main_profile ? "main" :
-        "constrained-baseline");
+    json_builder_add_string_value (b, g_atomic_int_get (&v->profile_sent) ==
+        PROFILE_MAIN ? "main" : "constrained-baseline");
     json_builder_set_member_name (b, "profile_switches");
-    json_builder_add_int_value (b, v->profile_switches);
+    json_builder_add_int_value (b, g_atomic_int_get (&v->profile_switches));
   }
   json_builder_end_object (b);
 }

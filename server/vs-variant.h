@@ -12,7 +12,7 @@
  *
  * H.264 profile: an encode whose encoder can (x264enc) sends Main while
  * every leg on it decodes Main, constrained baseline as soon as one does
- * not; back to Main 2 s after the last such leg left. The switch
+ * not; back to Main 5 s after the last such leg left. The switch
  * reopens the encoder on its own streaming thread (a key frame for
  * everyone).
  *

@@ -264,7 +264,7 @@ class BrowserTest(BrowserTestCase):
         self.assertEqual(self.sps("b"), [BASELINE])
         self.browser.call("close", page="b")
         self.wait("Main again", lambda: self.status()["variants"][0]["profile"]
-                  == "main", 10)
+                  == "main", 20)
         self.wait_frames("a")
         self.wait("page a sees Main again",
                   lambda: self.sps("a") == [MAIN, BASELINE, MAIN], 10)
