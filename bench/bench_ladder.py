@@ -19,7 +19,9 @@ and compared with every source frame (SSIM "All", ffmpeg's ssim).
 
 Printed per content and link: the SSIM of every candidate, the best one,
 the server's own pick (build/bench/bench-ladder, vs_adapt_ladder at the
-encode's bit rate) and its SSIM, and whether the pick is within 0.005 of
+encode's bit rate and the content's motion: the share of the picture that
+changes from frame to frame, measured on the clip by the server's own
+vs_motion_frame) and its SSIM, and whether the pick is within 0.005 of
 the best. The frame rate a viewer gets is the candidate's; the latency
 per link is bench_links' (live, demo).
 
@@ -44,6 +46,7 @@ RATES = [30, 24, 15, 10]
 QUICK_SCALES = [1.0, 0.5, 0.25]
 QUICK_RATES = [30, 15]
 TOLERANCE = 0.005
+LADDER_STILL = 0.01     # server/vs-adapt.h VS_LADDER_STILL
 
 
 def size_for(scale):
@@ -73,14 +76,28 @@ def encode_args(clip, kbps, scale, fps, out):
 
 
 
-def ladder_picks(kbps_list):
-    """{encode kbit/s: (scale, fps)} from the server's own vs_adapt_ladder."""
+def ladder_tool():
     tool = os.path.join(os.environ.get("VZ_BUILD_ROOT", "build"), "bench",
                         "bench-ladder")
     if not os.access(tool, os.X_OK):
         raise SystemExit("%s not found: build the project first (ninja -C "
                          "build) or set VZ_BUILD_ROOT" % tool)
-    p = subprocess.run([tool, "%dx%d" % (W, H), str(FPS), "h264"] +
+    return tool
+
+
+def clip_motion(clip):
+    """The share of the clip's picture that changes from frame to frame,
+    as the server measures it (vs_motion_frame)."""
+    p = subprocess.run([ladder_tool(), "--measure", clip.path,
+                        "%dx%d" % (clip.w, clip.h)], check=True,
+                       capture_output=True, text=True)
+    return float(p.stdout.split()[0])
+
+
+def ladder_picks(kbps_list, motion):
+    """{encode kbit/s: (scale, fps)} from the server's own vs_adapt_ladder."""
+    p = subprocess.run([ladder_tool(), "%dx%d" % (W, H), str(FPS), "h264",
+                        "--motion", "%.5f" % motion] +
                        [str(k) for k in kbps_list], check=True,
                        capture_output=True, text=True)
     picks = {}
@@ -158,7 +175,8 @@ def main():
     scales = QUICK_SCALES if args.quick else SCALES
     rates = QUICK_RATES if args.quick else RATES
     enc_kbps = {r: int(round(r * args.share)) for r in args.rates}
-    picks = ladder_picks(sorted(set(enc_kbps.values())))
+    ladder_tool()
+    picks, motion = {}, {}    # content -> {kbit/s: (scale, fps)}, share
 
     t0 = time.monotonic()
     results = {}   # (content, link) -> {(scale, fps): (ssim, kbps)}
@@ -168,13 +186,16 @@ def main():
             t = time.monotonic()
             with bench.lock():
                 clip = encbench.make_content(c, tmp, W, H, args.frames)
-            print("  content %s: %d frames %dx%d in %.0f s" % (
-                c, args.frames, W, H, time.monotonic() - t), flush=True)
+            motion[c] = clip_motion(clip)
+            picks[c] = ladder_picks(sorted(set(enc_kbps.values())), motion[c])
+            print("  content %s: %d frames %dx%d in %.0f s; motion %.4f (%s)" % (
+                c, args.frames, W, H, time.monotonic() - t, motion[c],
+                "still" if motion[c] < LADDER_STILL else "moving"), flush=True)
             for link in args.rates:
                 kbps = enc_kbps[link]
                 grid = [(s, f) for s in scales for f in rates]
-                if picks[kbps] not in grid:
-                    grid.append(picks[kbps])
+                if picks[c][kbps] not in grid:
+                    grid.append(picks[c][kbps])
                 res = results[(c, link)] = {}
                 for s, f in grid:
                     res[(s, f)] = bench.measure(clip, kbps, s, f)
@@ -202,7 +223,7 @@ def main():
         for link in args.rates:
             res = results[(c, link)]
             best = max(res, key=lambda k: res[k][0])
-            pick = picks[enc_kbps[link]]
+            pick = picks[c][enc_kbps[link]]
             ok = res[best][0] - res[pick][0] <= TOLERANCE
             misses += not ok
             print("  %-7s %7d %7d  %-16s %7.4f %7.0f  %-16s %7.4f %7.0f %+8.4f  %s"

@@ -8,6 +8,8 @@
 
 #include "vs-adapt.h"
 
+#include <string.h>
+
 #include <gst/gst.h>
 #include <stdlib.h>
 
@@ -198,8 +200,15 @@ vs_adapt_ladder (const VsLadder * ladder, guint kbps, gdouble * scale,
   gdouble sw = MAX (1, ladder->src_width);
   gdouble sh = MAX (1, ladder->src_height);
   guint f = ladder->max_fps;
+  gdouble bpp = ladder->bits_per_pixel;
 
-  if (kbps < 250)
+  if (ladder->motion < VS_LADDER_STILL)
+    bpp /= 2;
+  if (ladder->motion < VS_LADDER_STILL && kbps < VS_LADDER_STILL_KBPS) {
+    /* still: the size first (a cursor over a plot: 1280x720 at 15 fps
+     * on 850 kbit/s, SSIM 0.83 against 0.76 at 960x540 and 24 fps) */
+    f = MIN (f, kbps < 500 ? 10 : 15);
+  } else if (kbps < 250)
     f = MIN (f, 10);
   else if (kbps < 500)
     f = MIN (f, 15);
@@ -209,13 +218,57 @@ vs_adapt_ladder (const VsLadder * ladder, guint kbps, gdouble * scale,
   *scale = scales[G_N_ELEMENTS (scales) - 1];
   for (gsize i = 0; i < G_N_ELEMENTS (scales); i++) {
     gdouble px = sw * scales[i] * sh * scales[i] * *fps;
-    if (kbps * 1000.0 / px >= ladder->bits_per_pixel) {
+    if (kbps * 1000.0 / px >= bpp) {
       *scale = scales[i];
       break;
     }
   }
   if (ladder->max_scale > 0)
     *scale = MIN (*scale, ladder->max_scale);
+}
+
+void
+vs_motion_clear (VsMotion * m)
+{
+  g_free (m->grid);
+  memset (m, 0, sizeof *m);
+}
+
+gdouble
+vs_motion_frame (VsMotion * m, const guint8 * plane, guint width,
+    guint height, gsize stride, guint pstride)
+{
+  guint cols = (width + VS_MOTION_STEP - 1) / VS_MOTION_STEP;
+  guint rows = (height + VS_MOTION_STEP - 1) / VS_MOTION_STEP;
+  guint changed = 0;
+
+  if (!cols || !rows)
+    return m->share;
+  if (!m->grid)
+    m->share = 1.0;             /* moving until shown still */
+  if (cols != m->cols || rows != m->rows) {
+    g_free (m->grid);
+    m->grid = g_malloc ((gsize) cols * rows);
+    m->cols = cols;
+    m->rows = rows;
+    m->primed = FALSE;
+  }
+  for (guint y = 0; y < rows; y++) {
+    const guint8 *row = plane + (gsize) y * VS_MOTION_STEP * stride;
+    guint8 *g = m->grid + (gsize) y * cols;
+    for (guint x = 0; x < cols; x++) {
+      guint8 v = row[(gsize) x * VS_MOTION_STEP * pstride];
+      if (m->primed && ABS ((gint) v - (gint) g[x]) > VS_MOTION_DELTA)
+        changed++;
+      g[x] = v;
+    }
+  }
+  if (m->primed) {
+    m->last = (gdouble) changed / ((gdouble) cols * rows);
+    m->share += (m->last - m->share) / VS_MOTION_FRAMES;
+  }
+  m->primed = TRUE;
+  return m->share;
 }
 
 gboolean

@@ -109,14 +109,51 @@ typedef struct
   guint max_fps;
   gdouble bits_per_pixel;       /* VS_LADDER_BPP_* */
   gdouble max_scale;            /* 1.0, 0.5 for the lower encode */
+  gdouble motion;               /* VsMotion's share, 0..1 (0: still) */
 } VsLadder;
 
 #define VS_LADDER_BPP_H264 0.06
 #define VS_LADDER_BPP_VP8 0.08
+/* A picture of which less than this changes from frame to frame (a
+ * still plot with a pointer moving over it: 0.0002; the demo 0.13, a
+ * turning mesh 0.06) is "still": the ladder gives it half the bits per
+ * pixel (it keeps its size: scaling back up blurs its lines and text,
+ * while a still picture costs few bits at any size), and under
+ * VS_LADDER_STILL_KBPS 15 frames a second at most, 10 under 500 kbit/s
+ * (a still picture's bits go further at fewer frames; above, the frame
+ * rate of a moving one: SSIM gains little there and does not see the
+ * pointer's smoothness). docs/performance.md, "The picture a viewer
+ * gets per link". */
+#define VS_LADDER_STILL 0.01
+#define VS_LADDER_STILL_KBPS 1500
 
 /* The largest picture (scale of the source) and frame rate for kbps. */
 void vs_adapt_ladder (const VsLadder * ladder, guint kbps, gdouble * scale,
     guint * fps);
+
+/* How much of the picture changes from frame to frame: the share of a
+ * sparse grid of samples (every VS_MOTION_STEP-th pixel of every
+ * VS_MOTION_STEP-th row of one plane: luma, or the first byte of a
+ * packed pixel) that moved by more than VS_MOTION_DELTA since the frame
+ * before, smoothed over about VS_MOTION_FRAMES frames. */
+#define VS_MOTION_STEP 8
+#define VS_MOTION_DELTA 6
+#define VS_MOTION_FRAMES 30
+typedef struct
+{
+  guint8 *grid;
+  guint cols, rows;
+  gboolean primed;              /* grid holds the previous frame */
+  gdouble last;                 /* the last frame's share */
+  gdouble share;                /* smoothed, 0..1; 1 until measured */
+} VsMotion;
+
+void vs_motion_clear (VsMotion * m);
+/* One frame's plane (width x height samples, stride bytes a row, pstride
+ * bytes from one sample to the next): returns the smoothed share. A new
+ * size starts over. */
+gdouble vs_motion_frame (VsMotion * m, const guint8 * plane, guint width,
+    guint height, gsize stride, guint pstride);
 
 /* A new size costs a key frame: it is taken only after being wanted for
  * 2 ticks running (going down) or 3 (going up), and not more than every

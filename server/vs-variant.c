@@ -73,6 +73,13 @@ struct _VsEncodes
   const VsConfig *cfg;
   const VsEncoderInfo *encoder;
   VsVariant *main, *low;
+  /* how much of the picture changes (the ladder's "still"): measured on
+   * the raw frames entering the main encode (streaming thread), read as
+   * motion_e4, the share x 10000 (atomic) */
+  VsMotion motion;
+  GstVideoInfo raw_info;
+  gboolean raw_info_ok;
+  gint motion_e4;
 };
 
 /* ---- settings ---- */
@@ -224,6 +231,7 @@ variant_steer (VsVariant * v, guint kbps)
 
   vs_media_source_size (v->encodes->media, &ladder.src_width,
       &ladder.src_height);
+  ladder.motion = g_atomic_int_get (&v->encodes->motion_e4) / 10000.0;
   variant_set_bitrate (v, kbps);
   vs_adapt_ladder (&ladder, v->bitrate, &scale, &fps);
   variant_set_fps (v, fps);
@@ -396,6 +404,37 @@ switch_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Every raw frame into the main encode (whether or not anybody watches):
+ * how much of the picture changes. */
+static GstPadProbeReturn
+motion_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  VsEncodes *e = data;
+  GstVideoFrame frame;
+
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstCaps *caps;
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+      gst_event_parse_caps (event, &caps);
+      e->raw_info_ok = gst_video_info_from_caps (&e->raw_info, caps);
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  if (!e->raw_info_ok || !gst_video_frame_map (&frame, &e->raw_info,
+          GST_PAD_PROBE_INFO_BUFFER (info), GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  vs_motion_frame (&e->motion, GST_VIDEO_FRAME_COMP_DATA (&frame, 0),
+      GST_VIDEO_FRAME_COMP_WIDTH (&frame, 0),
+      GST_VIDEO_FRAME_COMP_HEIGHT (&frame, 0),
+      GST_VIDEO_FRAME_COMP_STRIDE (&frame, 0),
+      MAX (1, GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, 0)));
+  gst_video_frame_unmap (&frame);
+  g_atomic_int_set (&e->motion_e4, (gint) (e->motion.share * 10000 + 0.5));
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 add_probe (GstElement * e, const gchar * pad_name, GstPadProbeCallback cb,
     gpointer data)
@@ -523,12 +562,19 @@ vs_encodes_new (VsMedia * media, const VsConfig * cfg, GError ** error)
 
   e->media = media;
   e->cfg = cfg;
+  e->motion_e4 = 10000;         /* moving until shown still */
   e->encoder = vs_encoder_pick (cfg, error);
   if (e->encoder)
     vs_media_prefer_format (media, vs_encoder_input_format (e->encoder));
   if (!e->encoder || !(e->main = variant_new (e, FALSE, FALSE, error))) {
     vs_encodes_free (e);
     return NULL;
+  }
+  {
+    GstPad *pad = gst_element_get_static_pad (e->main->queue, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, motion_probe, e, NULL);
+    gst_object_unref (pad);
   }
   return e;
 }
@@ -539,6 +585,7 @@ vs_encodes_free (VsEncodes * e)
   if (!e)
     return;
   /* The elements belong to the pipeline (vs_media_free). */
+  vs_motion_clear (&e->motion);
   g_clear_pointer (&e->main, variant_free);
   g_clear_pointer (&e->low, variant_free);
   g_free (e);
@@ -649,6 +696,10 @@ vs_encodes_describe (VsEncodes * e, JsonBuilder * b)
 {
   json_builder_set_member_name (b, "encoder");
   json_builder_add_string_value (b, e->encoder->element);
+  /* the ladder's "still" below VS_LADDER_STILL */
+  json_builder_set_member_name (b, "motion");
+  json_builder_add_double_value (b, g_atomic_int_get (&e->motion_e4) /
+      10000.0);
   json_builder_set_member_name (b, "tee_pads");
   json_builder_add_int_value (b, e->main->tee->numsrcpads +
       (e->low ? e->low->tee->numsrcpads : 0));

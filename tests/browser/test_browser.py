@@ -270,6 +270,32 @@ class BrowserTest(BrowserTestCase):
                   lambda: self.sps("a") == [MAIN, BASELINE, MAIN], 10)
         self.assertEqual(self.status()["variants"][0]["profile_switches"], 2)
 
+    def test_still_picture_keeps_its_size(self):
+        """The ladder's "still" (docs/server.md): at 1 Mbit/s the moving
+        demo is sent at 960x540 and 30 fps; stopped (layout paused, spin
+        off: only its frame-number cells change), the whole 1280x720 at
+        15 fps, which a still picture's lines need; moving again, 960x540
+        at 30 fps. The pictures keep coming throughout."""
+        self.start_server("--bitrate", "1000")
+        self.open("a")
+        self.wait_frames("a")
+
+        def encode(width, fps):
+            v = self.status()["variants"][0]
+            return v["width"] == width and v["max_fps"] == fps and v
+
+        self.wait("moving: 960x540 at 30 fps", lambda: encode(960, 30), 30)
+        self.assertGreater(self.status()["motion"], 0.01)
+        self.browser.call("key", page="a", key="s")
+        self.browser.call("key", page="a", key="Space")
+        self.wait("still: 1280x720 at 15 fps", lambda: encode(1280, 15), 30)
+        self.assertLess(self.status()["motion"], 0.01)
+        self.wait_frames("a")
+        self.browser.call("key", page="a", key="Space")
+        self.browser.call("key", page="a", key="s")
+        self.wait("moving again: 960x540 at 30 fps", lambda: encode(960, 30), 30)
+        self.wait_frames("a")
+
     def sps(self, page):
         """The profile_idc of each run of SPSs the page received."""
         return self.browser.js(page, "window.__vzSps || []")

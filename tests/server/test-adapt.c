@@ -268,7 +268,7 @@ test_queue_delay (void)
 static void
 test_ladder (void)
 {
-  VsLadder l = { 1280, 720, 30, 0.06, 1.0 };
+  VsLadder l = { 1280, 720, 30, 0.06, 1.0, 1.0 };
   gdouble scale;
   guint fps;
 
@@ -302,6 +302,67 @@ test_ladder (void)
   l.max_fps = 5;
   vs_adapt_ladder (&l, 100, &scale, &fps);
   g_assert_cmpuint (fps, ==, 5);
+}
+
+/* A still picture (a pointer over a plot) keeps its size, at fewer
+ * frames under 1.5 Mbit/s: the bench's best for that content per link. */
+static void
+test_ladder_still (void)
+{
+  VsLadder l = { 1280, 720, 30, 0.06, 1.0, 0.001 };
+  gdouble scale;
+  guint fps;
+
+  vs_adapt_ladder (&l, 850, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 1.0);
+  g_assert_cmpuint (fps, ==, 15);
+  vs_adapt_ladder (&l, 255, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 0.75);
+  g_assert_cmpuint (fps, ==, 10);
+  /* from 1.5 Mbit/s on, the frame rate of a moving picture, at half
+   * its bits per pixel (moving: 0.75 at 1.5 Mbit/s) */
+  vs_adapt_ladder (&l, 1500, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 1.0);
+  g_assert_cmpuint (fps, ==, 30);
+  /* moving: as before */
+  l.motion = VS_LADDER_STILL;
+  vs_adapt_ladder (&l, 850, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 0.75);
+  g_assert_cmpuint (fps, ==, 24);
+  vs_adapt_ladder (&l, 1500, &scale, &fps);
+  g_assert_cmpfloat (scale, ==, 0.75);
+  g_assert_cmpuint (fps, ==, 30);
+}
+
+/* The share of a frame's sample grid that changed, smoothed. */
+static void
+test_motion (void)
+{
+  const guint w = 64, h = 32, stride = 64 * 4;
+  guint8 *frame = g_malloc0 (stride * h);
+  VsMotion m = { 0 };
+
+  /* moving until shown still: the first frame says nothing */
+  g_assert_cmpfloat (vs_motion_frame (&m, frame, w, h, stride, 4), ==, 1.0);
+  for (int i = 0; i < 300; i++)
+    vs_motion_frame (&m, frame, w, h, stride, 4);
+  g_assert_cmpfloat (m.last, ==, 0);
+  g_assert_cmpfloat (m.share, <, 0.001);
+  /* one sample of the 8x4 grid (x 0, y 0) changes every frame: 1/32; a
+   * change within VS_MOTION_DELTA, or off the grid, is not one */
+  for (int i = 0; i < 300; i++) {
+    frame[0] = (i % 2) ? 200 : 0;
+    frame[4] = (i % 2) ? 200 : 0;       /* pixel 1: off the grid */
+    frame[8 * 4] = (i % 2) ? VS_MOTION_DELTA : 0;       /* pixel 8: small */
+    vs_motion_frame (&m, frame, w, h, stride, 4);
+  }
+  g_assert_cmpfloat (m.last, ==, 1.0 / 32);
+  g_assert_cmpfloat (ABS (m.share - 1.0 / 32), <, 0.001);
+  /* a new size starts the grid over, the share stays */
+  vs_motion_frame (&m, frame, w / 2, h, stride, 4);
+  g_assert_cmpfloat (ABS (m.share - 1.0 / 32), <, 0.001);
+  vs_motion_clear (&m);
+  g_free (frame);
 }
 
 static void
@@ -443,5 +504,7 @@ main (int argc, char **argv)
   g_test_add_func ("/adapt/decide/low-and-back",
       test_decide_slow_follower_goes_low_and_back);
   g_test_add_func ("/adapt/rate-cap", test_rate_cap);
+  g_test_add_func ("/adapt/ladder-still", test_ladder_still);
+  g_test_add_func ("/adapt/motion", test_motion);
   return g_test_run ();
 }
