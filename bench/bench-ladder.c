@@ -24,33 +24,47 @@
 static int
 measure (const char *path, guint w, guint h)
 {
-  gsize frame = (gsize) w * h + 2 * (gsize) ((w + 1) / 2) * ((h + 1) / 2);
-  guint8 *buf = g_malloc (frame);
+  /* I420 as encbench writes it (rawvideoparse): tight rows, which it is
+   * for an even height and a width that is a multiple of 8 */
+  gsize frame = (gsize) w * h * 3 / 2;
+  guint8 *buf;
   FILE *f = fopen (path, "rb");
   VsMotion m = { 0 };
   gdouble sum = 0;
   guint n = 0;
+  gsize got;
 
+  if (w % 8 || h % 2) {
+    fprintf (stderr, "--measure: %ux%u: the width must be a multiple of 8 "
+        "and the height even\n", w, h);
+    return 2;
+  }
   if (!f) {
     perror (path);
     return 1;
   }
-  while (fread (buf, 1, frame, f) == frame) {
-    vs_motion_frame (&m, buf, w, h, w, 1);
-    if (m.primed && n++ > 0)
+  buf = g_malloc (frame);
+  while ((got = fread (buf, 1, frame, f)) == frame) {
+    vs_motion_frame (&m, buf, w, h, w, 1, 1.0 / 30);
+    if (n++ > 0)
       sum += m.last;
   }
   fclose (f);
-  printf ("%.5f\n", n > 1 ? sum / (n - 1) : 0.0);
-  vs_motion_clear (&m);
   g_free (buf);
+  if (got || n < 2) {
+    fprintf (stderr, "--measure: %s is not a whole number (at least 2) of "
+        "%ux%u I420 frames\n", path, w, h);
+    return 1;
+  }
+  printf ("%.5f\n", sum / (n - 1));
+  vs_motion_clear (&m);
   return 0;
 }
 
 int
 main (int argc, char **argv)
 {
-  VsLadder ladder = {.max_scale = 1.0,.motion = 1.0 };
+  VsLadder ladder = {.max_scale = 1.0 };
   guint w, h;
   int first = 4;
 
@@ -58,7 +72,8 @@ main (int argc, char **argv)
       && sscanf (argv[3], "%ux%u", &w, &h) == 2)
     return measure (argv[2], w, h);
   if (argc > 5 && !strcmp (argv[4], "--motion")) {
-    ladder.motion = atof (argv[5]);
+    /* a clip's steady share (no smoothing, no hysteresis to go through) */
+    ladder.still = atof (argv[5]) < VS_LADDER_STILL;
     first = 6;
   }
   if (argc <= first || sscanf (argv[1], "%ux%u", &w, &h) != 2

@@ -60,7 +60,8 @@ san_test --suite server
 san_test browser-two_pages_one_leaves browser-websocket_transport \
   browser-mjpeg_transport browser-error_in_one_viewer_bin \
   browser-click_and_drag_reach_renderer browser-congested_link_lowers_bitrate \
-  browser-h264_profile_follows_viewers janus-two_edges
+  browser-h264_profile_follows_viewers browser-still_picture_keeps_its_size \
+  janus-two_edges
 if compgen -G "$san_logs/*" >/dev/null; then
   echo "sanitizer reports from vizstream-server:"
   cat "$san_logs"/*

@@ -8,6 +8,7 @@
 
 #include "vs-adapt.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <gst/gst.h>
@@ -202,9 +203,9 @@ vs_adapt_ladder (const VsLadder * ladder, guint kbps, gdouble * scale,
   guint f = ladder->max_fps;
   gdouble bpp = ladder->bits_per_pixel;
 
-  if (ladder->motion < VS_LADDER_STILL)
+  if (ladder->still)
     bpp /= 2;
-  if (ladder->motion < VS_LADDER_STILL && kbps < VS_LADDER_STILL_KBPS) {
+  if (ladder->still && kbps < VS_LADDER_STILL_KBPS) {
     /* still: the size first (a cursor over a plot: 1280x720 at 15 fps
      * on 850 kbit/s, SSIM 0.83 against 0.76 at 960x540 and 24 fps) */
     f = MIN (f, kbps < 500 ? 10 : 15);
@@ -236,7 +237,7 @@ vs_motion_clear (VsMotion * m)
 
 gdouble
 vs_motion_frame (VsMotion * m, const guint8 * plane, guint width,
-    guint height, gsize stride, guint pstride)
+    guint height, gsize stride, guint pstride, gdouble dt_s)
 {
   guint cols = (width + VS_MOTION_STEP - 1) / VS_MOTION_STEP;
   guint rows = (height + VS_MOTION_STEP - 1) / VS_MOTION_STEP;
@@ -265,9 +266,14 @@ vs_motion_frame (VsMotion * m, const guint8 * plane, guint width,
   }
   if (m->primed) {
     m->last = (gdouble) changed / ((gdouble) cols * rows);
-    m->share += (m->last - m->share) / VS_MOTION_FRAMES;
+    m->share += (m->last - m->share) * (1.0 - exp (-CLAMP (dt_s, 0.0,
+                1.0) / VS_MOTION_SECONDS));
   }
   m->primed = TRUE;
+  if (m->share < VS_LADDER_STILL)
+    m->still = TRUE;
+  else if (m->share > 2 * VS_LADDER_STILL)
+    m->still = FALSE;
   return m->share;
 }
 

@@ -109,7 +109,7 @@ typedef struct
   guint max_fps;
   gdouble bits_per_pixel;       /* VS_LADDER_BPP_* */
   gdouble max_scale;            /* 1.0, 0.5 for the lower encode */
-  gdouble motion;               /* VsMotion's share, 0..1 (0: still) */
+  gboolean still;               /* VsMotion's */
 } VsLadder;
 
 #define VS_LADDER_BPP_H264 0.06
@@ -133,12 +133,16 @@ void vs_adapt_ladder (const VsLadder * ladder, guint kbps, gdouble * scale,
 
 /* How much of the picture changes from frame to frame: the share of a
  * sparse grid of samples (every VS_MOTION_STEP-th pixel of every
- * VS_MOTION_STEP-th row of one plane: luma, or the first byte of a
- * packed pixel) that moved by more than VS_MOTION_DELTA since the frame
- * before, smoothed over about VS_MOTION_FRAMES frames. */
+ * VS_MOTION_STEP-th row of one 8-bit component: luma, or green) that
+ * moved by more than VS_MOTION_DELTA since the frame before, smoothed
+ * over about VS_MOTION_SECONDS (by the frames' timestamps: a renderer
+ * that only repeats its picture every 500 ms counts as still as soon as
+ * one drawing 30 frames a second). still: under VS_LADDER_STILL, and
+ * moving again only over twice that (a picture whose motion hovers near
+ * it does not flip the ladder at every tick). */
 #define VS_MOTION_STEP 8
 #define VS_MOTION_DELTA 6
-#define VS_MOTION_FRAMES 30
+#define VS_MOTION_SECONDS 1.0
 typedef struct
 {
   guint8 *grid;
@@ -146,14 +150,16 @@ typedef struct
   gboolean primed;              /* grid holds the previous frame */
   gdouble last;                 /* the last frame's share */
   gdouble share;                /* smoothed, 0..1; 1 until measured */
+  gboolean still;
 } VsMotion;
 
 void vs_motion_clear (VsMotion * m);
-/* One frame's plane (width x height samples, stride bytes a row, pstride
- * bytes from one sample to the next): returns the smoothed share. A new
- * size starts over. */
+/* One frame's component (width x height samples, stride bytes a row,
+ * pstride bytes from one sample to the next), dt_s seconds after the
+ * frame before (its timestamps; capped at 1 s): returns the smoothed
+ * share. A new size starts the grid over, the share stays. */
 gdouble vs_motion_frame (VsMotion * m, const guint8 * plane, guint width,
-    guint height, gsize stride, guint pstride);
+    guint height, gsize stride, guint pstride, gdouble dt_s);
 
 /* A new size costs a key frame: it is taken only after being wanted for
  * 2 ticks running (going down) or 3 (going up), and not more than every

@@ -78,8 +78,10 @@ struct _VsEncodes
    * motion_e4, the share x 10000 (atomic) */
   VsMotion motion;
   GstVideoInfo raw_info;
-  gboolean raw_info_ok;
+  gint raw_comp;                /* the component sampled, or -1: none */
+  GstClockTime raw_pts;
   gint motion_e4;
+  gint still;                   /* atomic: VsMotion's */
 };
 
 /* ---- settings ---- */
@@ -231,7 +233,7 @@ variant_steer (VsVariant * v, guint kbps)
 
   vs_media_source_size (v->encodes->media, &ladder.src_width,
       &ladder.src_height);
-  ladder.motion = g_atomic_int_get (&v->encodes->motion_e4) / 10000.0;
+  ladder.still = g_atomic_int_get (&v->encodes->still);
   variant_set_bitrate (v, kbps);
   vs_adapt_ladder (&ladder, v->bitrate, &scale, &fps);
   variant_set_fps (v, fps);
@@ -404,13 +406,34 @@ switch_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The component motion_probe samples: green of RGB, luma else; -1 (no
+ * measure: the ladder's moving rules) for tiled and packed-in-words
+ * layouts and for components deeper than 8 bits, where a byte of a row
+ * is not a sample. */
+static gint
+motion_component (const GstVideoInfo * info)
+{
+  const GstVideoFormatInfo *f = info->finfo;
+  gint c = GST_VIDEO_FORMAT_INFO_IS_RGB (f) && GST_VIDEO_INFO_N_COMPONENTS
+      (info) >= 3 ? 1 : 0;
+
+  if (GST_VIDEO_FORMAT_INFO_IS_TILED (f) || GST_VIDEO_FORMAT_INFO_IS_COMPLEX
+      (f) || GST_VIDEO_FORMAT_INFO_DEPTH (f, c) != 8
+      || GST_VIDEO_FORMAT_INFO_PSTRIDE (f, c) <= 0)
+    return -1;
+  return c;
+}
+
 /* Every raw frame into the main encode (whether or not anybody watches):
  * how much of the picture changes. */
 static GstPadProbeReturn
 motion_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   VsEncodes *e = data;
+  GstBuffer *buf;
   GstVideoFrame frame;
+  gdouble dt = 1.0 / 30;
+  gint c;
 
   if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
@@ -418,20 +441,27 @@ motion_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 
     if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
       gst_event_parse_caps (event, &caps);
-      e->raw_info_ok = gst_video_info_from_caps (&e->raw_info, caps);
+      e->raw_comp = gst_video_info_from_caps (&e->raw_info, caps) ?
+          motion_component (&e->raw_info) : -1;
     }
     return GST_PAD_PROBE_OK;
   }
-  if (!e->raw_info_ok || !gst_video_frame_map (&frame, &e->raw_info,
-          GST_PAD_PROBE_INFO_BUFFER (info), GST_MAP_READ))
+  buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if ((c = e->raw_comp) < 0
+      || !gst_video_frame_map (&frame, &e->raw_info, buf, GST_MAP_READ))
     return GST_PAD_PROBE_OK;
-  vs_motion_frame (&e->motion, GST_VIDEO_FRAME_COMP_DATA (&frame, 0),
-      GST_VIDEO_FRAME_COMP_WIDTH (&frame, 0),
-      GST_VIDEO_FRAME_COMP_HEIGHT (&frame, 0),
-      GST_VIDEO_FRAME_COMP_STRIDE (&frame, 0),
-      MAX (1, GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, 0)));
+  if (GST_BUFFER_PTS_IS_VALID (buf) && GST_CLOCK_TIME_IS_VALID (e->raw_pts)
+      && GST_BUFFER_PTS (buf) >= e->raw_pts)
+    dt = (GST_BUFFER_PTS (buf) - e->raw_pts) / (gdouble) GST_SECOND;
+  e->raw_pts = GST_BUFFER_PTS (buf);
+  vs_motion_frame (&e->motion, GST_VIDEO_FRAME_COMP_DATA (&frame, c),
+      GST_VIDEO_FRAME_COMP_WIDTH (&frame, c),
+      GST_VIDEO_FRAME_COMP_HEIGHT (&frame, c),
+      GST_VIDEO_FRAME_COMP_STRIDE (&frame, c),
+      GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, c), dt);
   gst_video_frame_unmap (&frame);
   g_atomic_int_set (&e->motion_e4, (gint) (e->motion.share * 10000 + 0.5));
+  g_atomic_int_set (&e->still, e->motion.still);
   return GST_PAD_PROBE_OK;
 }
 
@@ -563,6 +593,8 @@ vs_encodes_new (VsMedia * media, const VsConfig * cfg, GError ** error)
   e->media = media;
   e->cfg = cfg;
   e->motion_e4 = 10000;         /* moving until shown still */
+  e->raw_comp = -1;
+  e->raw_pts = GST_CLOCK_TIME_NONE;
   e->encoder = vs_encoder_pick (cfg, error);
   if (e->encoder)
     vs_media_prefer_format (media, vs_encoder_input_format (e->encoder));
@@ -700,6 +732,8 @@ vs_encodes_describe (VsEncodes * e, JsonBuilder * b)
   json_builder_set_member_name (b, "motion");
   json_builder_add_double_value (b, g_atomic_int_get (&e->motion_e4) /
       10000.0);
+  json_builder_set_member_name (b, "still");
+  json_builder_add_boolean_value (b, g_atomic_int_get (&e->still));
   json_builder_set_member_name (b, "tee_pads");
   json_builder_add_int_value (b, e->main->tee->numsrcpads +
       (e->low ? e->low->tee->numsrcpads : 0));

@@ -268,7 +268,7 @@ test_queue_delay (void)
 static void
 test_ladder (void)
 {
-  VsLadder l = { 1280, 720, 30, 0.06, 1.0, 1.0 };
+  VsLadder l = { 1280, 720, 30, 0.06, 1.0, FALSE };
   gdouble scale;
   guint fps;
 
@@ -309,7 +309,7 @@ test_ladder (void)
 static void
 test_ladder_still (void)
 {
-  VsLadder l = { 1280, 720, 30, 0.06, 1.0, 0.001 };
+  VsLadder l = { 1280, 720, 30, 0.06, 1.0, TRUE };
   gdouble scale;
   guint fps;
 
@@ -325,7 +325,7 @@ test_ladder_still (void)
   g_assert_cmpfloat (scale, ==, 1.0);
   g_assert_cmpuint (fps, ==, 30);
   /* moving: as before */
-  l.motion = VS_LADDER_STILL;
+  l.still = FALSE;
   vs_adapt_ladder (&l, 850, &scale, &fps);
   g_assert_cmpfloat (scale, ==, 0.75);
   g_assert_cmpuint (fps, ==, 24);
@@ -334,35 +334,67 @@ test_ladder_still (void)
   g_assert_cmpuint (fps, ==, 30);
 }
 
-/* The share of a frame's sample grid that changed, smoothed. */
+/* The share of a frame's sample grid that changed, smoothed by time;
+ * still under VS_LADDER_STILL, moving again over twice that. */
 static void
 test_motion (void)
 {
   const guint w = 64, h = 32, stride = 64 * 4;
+  const gdouble dt = 1.0 / 30;
   guint8 *frame = g_malloc0 (stride * h);
   VsMotion m = { 0 };
 
   /* moving until shown still: the first frame says nothing */
-  g_assert_cmpfloat (vs_motion_frame (&m, frame, w, h, stride, 4), ==, 1.0);
+  g_assert_cmpfloat (vs_motion_frame (&m, frame, w, h, stride, 4, dt), ==,
+      1.0);
+  g_assert_false (m.still);
   for (int i = 0; i < 300; i++)
-    vs_motion_frame (&m, frame, w, h, stride, 4);
+    vs_motion_frame (&m, frame, w, h, stride, 4, dt);
   g_assert_cmpfloat (m.last, ==, 0);
   g_assert_cmpfloat (m.share, <, 0.001);
+  g_assert_true (m.still);
   /* one sample of the 8x4 grid (x 0, y 0) changes every frame: 1/32; a
    * change within VS_MOTION_DELTA, or off the grid, is not one */
   for (int i = 0; i < 300; i++) {
     frame[0] = (i % 2) ? 200 : 0;
     frame[4] = (i % 2) ? 200 : 0;       /* pixel 1: off the grid */
     frame[8 * 4] = (i % 2) ? VS_MOTION_DELTA : 0;       /* pixel 8: small */
-    vs_motion_frame (&m, frame, w, h, stride, 4);
+    vs_motion_frame (&m, frame, w, h, stride, 4, dt);
   }
   g_assert_cmpfloat (m.last, ==, 1.0 / 32);
   g_assert_cmpfloat (ABS (m.share - 1.0 / 32), <, 0.001);
+  g_assert_false (m.still);
   /* a new size starts the grid over, the share stays */
-  vs_motion_frame (&m, frame, w / 2, h, stride, 4);
+  vs_motion_frame (&m, frame, w / 2, h, stride, 4, dt);
   g_assert_cmpfloat (ABS (m.share - 1.0 / 32), <, 0.001);
+  /* by time, not frames: the same picture repeated every 0.5 s is still
+   * within about 4 s, as at 30 frames a second */
+  vs_motion_frame (&m, frame, w / 2, h, stride, 4, 0.5);
+  for (int i = 0; i < 8; i++)
+    vs_motion_frame (&m, frame, w / 2, h, stride, 4, 0.5);
+  g_assert_true (m.still);
+  /* hysteresis: 1.5x the threshold is not moving yet, 2.5x is */
+  m.share = 1.5 * VS_LADDER_STILL;
+  vs_motion_frame (&m, frame, w / 2, h, stride, 4, 0);
+  g_assert_true (m.still);
+  m.share = 2.5 * VS_LADDER_STILL;
+  vs_motion_frame (&m, frame, w / 2, h, stride, 4, 0);
+  g_assert_false (m.still);
   vs_motion_clear (&m);
   g_free (frame);
+
+  /* an odd size in a buffer of exactly its rows (ASan sees any read past
+   * it): 17x9, one byte a sample, the last row not padded */
+  {
+    guint8 *odd = g_malloc (20 * 8 + 17);
+    memset (odd, 7, 20 * 8 + 17);
+    vs_motion_frame (&m, odd, 17, 9, 20, 1, dt);
+    odd[20 * 8 + 16] = 200;     /* x 16, y 8: on the grid, the last byte */
+    vs_motion_frame (&m, odd, 17, 9, 20, 1, dt);
+    g_assert_cmpfloat (m.last, ==, 1.0 / 6);    /* a 3x2 grid */
+    vs_motion_clear (&m);
+    g_free (odd);
+  }
 }
 
 static void
