@@ -7,7 +7,7 @@ namespace of its own, behind a veth with a tbf cap toward the viewer.
 - test_1mbit_holds: a 1 Mbit/s link; after 10 s of settling, over 15 s:
   no gap over 1 s between frames shown, no second in which the viewer
   reports more than 10 % loss, the encode at 60-100 % of the link, the
-  controller's target never above the link.
+  controller's target never more than 2 % above the link.
 - test_step_3_to_1_recovers: 3 Mbit/s, then 1 Mbit/s at 12 s: the encode
   under the link within 3 s, a key frame sent to the viewer once its queue
   drained (/status repair_key_frames), the frame number in the pixels
@@ -43,6 +43,7 @@ WINDOW_S = 15.0
 GAP_S = 1.0 * SCALE
 LOSS_MAX = 0.10
 RATIO = (0.60, 1.00)
+TARGET_OVER = 1.02
 STEP_AT_S = 12.0
 UNDER_WITHIN_S = 3.0 * SCALE
 MOVING_WITHIN_S = 2.0 * SCALE
@@ -137,8 +138,10 @@ class LinkTest(vztest.ProcessTestCase):
                        "(bounds %.0f-%.0f %%)" % (enc, enc / link * 100,
                                                   RATIO[0] * 100,
                                                   RATIO[1] * 100))
+        # the ceiling is 0.95 x the learnt capacity, which a tbf burst
+        # can read up to a few % over the link: over by more than 2 %
         over = [(t, r["target"]) for t, r in rows
-                if r["target"] is not None and r["target"] > link]
+                if r["target"] is not None and r["target"] > link * TARGET_OVER]
         if over:
             bad.append("the target above the link at %s" % ", ".join(
                 "%.1f s: %d kbit/s" % (t, v) for t, v in over))
