@@ -49,7 +49,8 @@ struct _VsVariant
   gint64 baseline_free_us;      /* since when none is, or 0 */
   gint profile_switch;
   /* atomics written by switch_probe: the profile the encoder was opened
-   * for (PROFILE_*), reopenings, and one to be told its bitrate again */
+   * for (PROFILE_*), reopenings, and one that the tick is to give its
+   * bitrate again */
   gint profile_sent;
   gint profile_switches;
   gint reopened;
@@ -352,20 +353,6 @@ count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   VsVariant *v = data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-
-  /* The first frame of a reopened encoder: its bitrate set again (a
-   * reconfiguration), so that its rate control is where
-   * variant_push_bitrate put it, on the nominal frame rate
-   * (variant_frame_share), whatever the open did. */
-  if (g_atomic_int_get (&v->reopened)
-      && g_atomic_int_compare_and_exchange (&v->reopened, 1, 0)) {
-    const gchar *prop = v->encodes->encoder->bitrate_prop;
-    GValue kbps = G_VALUE_INIT;
-
-    g_object_get_property (G_OBJECT (v->enc), prop, &kbps);
-    g_object_set_property (G_OBJECT (v->enc), prop, &kbps);
-    g_value_unset (&kbps);
-  }
   g_atomic_pointer_add (&v->frames, 1);
   g_atomic_pointer_add (&v->bytes, (gssize) gst_buffer_get_size (buf));
   return GST_PAD_PROBE_OK;
@@ -664,8 +651,12 @@ variant_tick (VsVariant * v)
   v->tick_frames = frames;
   v->tick_bytes = bytes;
   v->tick_us = now;
-  /* the source's frame rate is known (or changed) only now */
-  if (variant_frame_share (v) != v->share)
+  /* the source's frame rate is known (or changed) only now; a reopened
+   * encoder (a profile switch) is given its bitrate again, a
+   * reconfiguration, which keeps its rate control on the nominal frame
+   * rate whatever the open did */
+  if (variant_frame_share (v) != v->share
+      || g_atomic_int_compare_and_exchange (&v->reopened, 1, 0))
     variant_push_bitrate (v);
   variant_check_profile (v);
 }
